@@ -1,0 +1,35 @@
+"""The JSON representation of a record (SPEC section 2).
+
+One function per kind of value, so that the API and the webhook payload can
+only ever agree: both call :meth:`Record.represent`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import models
+
+
+def render_datetime(value: dt.datetime, zone: ZoneInfo) -> str:
+    """``2020-03-18T17:41:56.555+11:00``: station time, ms, numeric offset."""
+    return value.astimezone(zone).isoformat(timespec="milliseconds")
+
+
+def render_value(field: models.Field[Any, Any] | None, value: Any, zone: ZoneInfo) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return render_datetime(value, zone)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        places = getattr(field, "decimal_places", None)
+        return format(value, f".{places}f") if places is not None else str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

@@ -1,0 +1,223 @@
+"""Webhooks, the calls they make and every attempt at each call.
+
+    Webhook  a station's subscription of one endpoint to one event key
+    Event    one record change, with the record as it stood then
+    Call     one event for one webhook; its call_id is the webhookCallId
+    Attempt  one HTTP request of a call and what came back
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from hookcast.records.registry import event_keys
+from hookcast.stations.models import Station
+from hookcast.webhooks.signing import generate_secret
+from hookcast.webhooks.validation import MAX_ENDPOINT_LENGTH, validate_endpoint
+
+# How long the secret before a rotation keeps signing (issue: admin panel).
+PREVIOUS_SECRET_LIFETIME = dt.timedelta(hours=24)
+
+
+def validate_event_key(value: str) -> None:
+    if value not in event_keys():
+        raise ValidationError(
+            "%(value)s is not an event key; choose one of %(keys)s.",
+            params={"value": value, "keys": ", ".join(event_keys())},
+            code="unknown_event",
+        )
+
+
+class Method(models.TextChoices):
+    POST = "POST", "POST: the payload as a JSON body"
+    GET = "GET", "GET: the payload as URL parameters"
+
+
+class WebhookQuerySet(models.QuerySet["Webhook"]):
+    def subscribed(self, station_id: int, event_key: str) -> WebhookQuerySet:
+        return self.filter(station_id=station_id, event=event_key, enabled=True)
+
+
+class Webhook(models.Model):
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    event = models.CharField(
+        max_length=100,
+        validators=[validate_event_key],
+        help_text="The event that triggers the webhook, e.g. Listener.updated.",
+    )
+    endpoint = models.CharField(
+        max_length=MAX_ENDPOINT_LENGTH,
+        validators=[validate_endpoint],
+        help_text="The https:// URL the call is sent to.",
+    )
+    method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
+    enabled = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, default=generate_secret, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Endpoint health (SPEC section 5), written by the delivery worker.
+    disabled_reason = models.TextField(blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The first failure after the last success.",
+    )
+
+    objects = WebhookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["station", "event", "enabled"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_host}"
+
+    @property
+    def endpoint_host(self) -> str:
+        return urlsplit(self.endpoint).hostname or ""
+
+    def signing_secrets(self, now: dt.datetime | None = None) -> list[str]:
+        """The secrets that sign a call now: the current one, and the
+        previous one for a day after a rotation."""
+        now = now or timezone.now()
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires and expires > now:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+    def rotate_secret(self) -> str:
+        """Replace the secret; the old one keeps signing for 24 hours."""
+        self.previous_secret = self.secret
+        self.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_LIFETIME
+        self.secret = generate_secret()
+        self.save(
+            update_fields=[
+                "previous_secret",
+                "previous_secret_expires_at",
+                "secret",
+                "updated_at",
+            ]
+        )
+        return self.secret
+
+    def disable(self, reason: str) -> None:
+        self.enabled = False
+        self.disabled_reason = reason
+        self.disabled_at = timezone.now()
+        self.save(update_fields=["enabled", "disabled_reason", "disabled_at", "updated_at"])
+
+
+class Event(models.Model):
+    """One record change, with the record's representation as it committed."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100, help_text="e.g. Listener.updated")
+    sender_id = models.BigIntegerField()
+    # The JSON text of the record's representation, stored once per event and
+    # spliced into each call's body as it is.
+    sender = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.key} #{self.sender_id}"
+
+
+class CallStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for its first or next attempt."
+    DELIVERED = "delivered", "An attempt was answered with a 2xx."
+    FAILED = "failed", "Given up: attempts exhausted, or refused for good."
+
+
+class Call(models.Model):
+    """One event for one webhook, retried until it lands or is given up."""
+
+    call_id = models.UUIDField(
+        "webhookCallId", default=uuid.uuid4, unique=True, editable=False
+    )
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="calls")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="calls")
+    # Calls with the same webhook and ordering key go out in commit order:
+    # "RecordName:sender_id".
+    ordering_key = models.CharField(max_length=120)
+    status = models.CharField(
+        max_length=10, choices=CallStatus.choices, default=CallStatus.PENDING
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    # Failures since the last (re)delivery: the position in the retry schedule.
+    retry_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while a worker owns the call; past it, another worker may claim it.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="call_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["webhook", "ordering_key", "id"],
+                name="call_order",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["station", "created_at"], name="call_station_time"),
+            models.Index(fields=["created_at"], name="call_created"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.call_id)
+
+
+class Attempt(models.Model):
+    """One request of a call, exactly as sent, and its outcome."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    sent_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_method = models.CharField(max_length=4)
+    request_url = models.TextField()
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True, help_text="The first 16 KiB.")
+    error = models.TextField(blank=True, help_text="Why no response was had.")
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["call", "number"]
+        # Not unique: a call whose lease ran out while its worker was stalled
+        # may be attempted twice under one number, and both are kept.
+        indexes = [models.Index(fields=["call", "number"], name="attempt_call")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} #{self.number}"
