@@ -1,0 +1,113 @@
+"""Event capture: record writes become calls in the same transaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import transaction
+
+from hookcast.exceptions import RecordWriteRefused
+from hookcast.records.models import Listener, Prize
+from hookcast.webhooks.models import Call, Webhook
+
+
+@pytest.fixture
+def webhooks(station):  # type: ignore[no-untyped-def]
+    return {
+        key: Webhook.objects.create(
+            station=station, event=key, endpoint="https://example.test/hook"
+        )
+        for key in ("Listener.created", "Listener.updated", "Listener.deleted")
+    }
+
+
+def events(station) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(
+        Call.objects.filter(station=station).order_by("id").values_list("event__key", flat=True)
+    )
+
+
+def test_create_update_delete_each_raise_their_event(station, webhooks):
+    listener = Listener.objects.create(station=station, first_name="John")
+    listener.last_name = "Smith"
+    listener.save()
+    listener.delete()
+
+    assert events(station) == ["Listener.created", "Listener.updated", "Listener.deleted"]
+
+
+def test_a_save_that_changes_nothing_raises_nothing(station, webhooks):
+    listener = Listener.objects.create(station=station, first_name="John")
+    listener.save()
+    Listener.objects.get(pk=listener.pk).save()
+    reloaded = Listener.objects.get(pk=listener.pk)
+    reloaded.dob = "1990-07-29"
+    reloaded.save()
+    reloaded.dob = "1990-07-29"
+    reloaded.save()
+
+    assert events(station) == ["Listener.created", "Listener.updated"]
+
+
+def test_a_rolled_back_write_leaves_no_call(station, webhooks):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Listener.objects.create(station=station, first_name="John")
+        raise RuntimeError("roll back")
+
+    assert events(station) == []
+    assert not Listener.objects.exists()
+
+
+def test_sender_is_the_record_as_written(station, webhooks):
+    listener = Listener.objects.create(station=station, first_name="John")
+    listener.first_name = "Jon"
+    listener.save()
+
+    call = Call.objects.get(event__key="Listener.updated")
+    assert json.loads(call.event.sender)["first_name"] == "Jon"
+    assert call.event.sender_id == listener.pk
+    assert call.ordering_key == f"Listener:{listener.pk}"
+
+
+def test_only_enabled_webhooks_of_the_event_get_a_call(station, webhooks):
+    webhooks["Listener.created"].enabled = False
+    webhooks["Listener.created"].save()
+    Webhook.objects.create(
+        station=station, event="Listener.updated", endpoint="https://other.test/"
+    )
+    listener = Listener.objects.create(station=station, first_name="John")
+    listener.email = "john@example.com"
+    listener.save()
+
+    assert events(station) == ["Listener.updated", "Listener.updated"]
+
+
+def test_queryset_update_and_delete_raise_events_per_record(station, webhooks):
+    for name in ("a", "b"):
+        Listener.objects.create(station=station, first_name=name)
+    webhooks["Listener.created"].delete()
+
+    assert Listener.objects.filter(station=station).update(suburb="Carlton") == 2
+    Listener.objects.filter(station=station).delete()
+
+    assert events(station)[-4:] == [
+        "Listener.updated", "Listener.updated", "Listener.deleted", "Listener.deleted"
+    ]  # fmt: skip
+
+
+def test_bulk_writes_are_refused_with_a_clear_error(station):
+    with pytest.raises(RecordWriteRefused, match="bulk_create"):
+        Listener.objects.bulk_create([Listener(station=station)])
+    listener = Listener.objects.create(station=station)
+    with pytest.raises(RecordWriteRefused, match="bulk_update"):
+        Listener.objects.bulk_update([listener], ["first_name"])
+
+
+def test_deleting_a_listener_raises_deleted_for_its_prizes(station):
+    Webhook.objects.create(station=station, event="Prize.deleted", endpoint="https://x.test/")
+    listener = Listener.objects.create(station=station)
+    Prize.objects.create(station=station, listener=listener, name="Tickets")
+    listener.delete()
+
+    assert events(station) == ["Prize.deleted"]
