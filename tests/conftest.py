@@ -36,11 +36,14 @@ def _postgresql_problem() -> str | None:
             connect_timeout=5,
         ).close()
     except psycopg.Error as exc:
-        return f"PostgreSQL at {database['HOST']}:{database['PORT']} is not reachable ({exc})".strip()
+        where = f"{database['HOST']}:{database['PORT']}"
+        return f"PostgreSQL at {where} is not reachable ({exc})".strip()
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     problem = _postgresql_problem()
     if problem is None:
         return
@@ -52,7 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"hookcast database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return f"hookcast database: {engine.rsplit('.', 1)[-1]}"
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,9 @@ class Receiver:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
 
-    def wait_for(self, count: int, path: str | None = None, timeout_s: float = 15) -> list[Received]:
+    def wait_for(
+        self, count: int, path: str | None = None, timeout_s: float = 15
+    ) -> list[Received]:
         """Block until ``count`` requests (to ``path``) have arrived."""
         deadline = time.monotonic() + timeout_s
         with self._changed:

@@ -146,7 +146,8 @@ class Record(models.Model):
             return None
         attnames = [f.attname for f in self._meta.concrete_fields]
         return (
-            type(self)._base_manager.using(using)
+            type(self)
+            ._base_manager.using(using)
             .filter(pk=self.pk)
             .values(*attnames)
             .first()
@@ -219,7 +220,9 @@ class Campaign(Record):
 
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
-            raise ValidationError({"ends_at": "A campaign cannot end before it starts."})
+            raise ValidationError(
+                {"ends_at": "A campaign cannot end before it starts."}
+            )
 
 
 class PrizeStatus(models.TextChoices):
@@ -242,7 +245,9 @@ class Prize(Record):
         max_length=16, choices=PrizeStatus.choices, default=PrizeStatus.AWARDED
     )
     # A listener's prizes go with the listener, each raising Prize.deleted.
-    listener = models.ForeignKey(Listener, on_delete=models.CASCADE, related_name="prizes")
+    listener = models.ForeignKey(
+        Listener, on_delete=models.CASCADE, related_name="prizes"
+    )
     # A campaign with prizes cannot be deleted: SET_NULL would change the
     # prizes behind the events' back.
     campaign = models.ForeignKey(
@@ -265,11 +270,18 @@ class Prize(Record):
 
     def clean(self) -> None:
         errors = {}
-        if self.listener_id and self.station_id:
-            if self.listener.station_id != self.station_id:
-                errors["listener"] = "The listener belongs to another station."
-        if self.campaign_id and self.station_id:
-            if self.campaign.station_id != self.station_id:
-                errors["campaign"] = "The campaign belongs to another station."
+        if (
+            self.listener_id
+            and self.station_id
+            and self.listener.station_id != self.station_id
+        ):
+            errors["listener"] = "The listener belongs to another station."
+        if (
+            self.campaign_id
+            and self.station_id
+            and self.campaign is not None
+            and self.campaign.station_id != self.station_id
+        ):
+            errors["campaign"] = "The campaign belongs to another station."
         if errors:
             raise ValidationError(errors)

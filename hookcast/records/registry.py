@@ -30,7 +30,9 @@ def register(model: R) -> R:
     return model
 
 
-def _announce_deletion(sender: type[Record], instance: Record, using: str, **_: object) -> None:
+def _announce_deletion(
+    sender: type[Record], instance: Record, using: str, **_: object
+) -> None:
     announce(Change(instance, Action.DELETED, using))
 
 

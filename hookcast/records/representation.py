@@ -20,7 +20,9 @@ def render_datetime(value: dt.datetime, zone: ZoneInfo) -> str:
     return value.astimezone(zone).isoformat(timespec="milliseconds")
 
 
-def render_value(field: models.Field[Any, Any] | None, value: Any, zone: ZoneInfo) -> Any:
+def render_value(
+    field: models.Field[Any, Any] | None, value: Any, zone: ZoneInfo
+) -> Any:
     if value is None:
         return None
     if isinstance(value, dt.datetime):

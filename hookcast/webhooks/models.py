@@ -1,9 +1,9 @@
 """Webhooks, the calls they make and every attempt at each call.
 
-    Webhook  a station's subscription of one endpoint to one event key
-    Event    one record change, with the record as it stood then
-    Call     one event for one webhook; its call_id is the webhookCallId
-    Attempt  one HTTP request of a call and what came back
+Webhook  a station's subscription of one endpoint to one event key
+Event    one record change, with the record as it stood then
+Call     one event for one webhook; its call_id is the webhookCallId
+Attempt  one HTTP request of a call and what came back
 """
 
 from __future__ import annotations
@@ -121,7 +121,9 @@ class Webhook(models.Model):
         self.enabled = False
         self.disabled_reason = reason
         self.disabled_at = timezone.now()
-        self.save(update_fields=["enabled", "disabled_reason", "disabled_at", "updated_at"])
+        self.save(
+            update_fields=["enabled", "disabled_reason", "disabled_at", "updated_at"]
+        )
 
 
 class Event(models.Model):

@@ -73,7 +73,9 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
         for index, item in enumerate(value):
             # Scalars as key[]=a&key[]=b; containers need the index to stay
             # apart (key[0][name]=...).
-            yield from _flatten(item, f"{prefix}[]" if scalars else f"{prefix}[{index}]")
+            yield from _flatten(
+                item, f"{prefix}[]" if scalars else f"{prefix}[{index}]"
+            )
     else:
         yield prefix, _scalar(value)
 

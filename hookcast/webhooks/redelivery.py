@@ -24,7 +24,9 @@ def redeliver(calls: QuerySet[Call]) -> int:
     """
     now = timezone.now()
     with transaction.atomic(using=calls.db):
-        count = calls.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)).update(
+        count = calls.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+        ).update(
             status=CallStatus.PENDING,
             retry_count=0,
             next_attempt_at=now,

@@ -24,7 +24,9 @@ def webhooks(station):  # type: ignore[no-untyped-def]
 
 def events(station) -> list[str]:  # type: ignore[no-untyped-def]
     return list(
-        Call.objects.filter(station=station).order_by("id").values_list("event__key", flat=True)
+        Call.objects.filter(station=station)
+        .order_by("id")
+        .values_list("event__key", flat=True)
     )
 
 
@@ -34,7 +36,11 @@ def test_create_update_delete_each_raise_their_event(station, webhooks):
     listener.save()
     listener.delete()
 
-    assert events(station) == ["Listener.created", "Listener.updated", "Listener.deleted"]
+    assert events(station) == [
+        "Listener.created",
+        "Listener.updated",
+        "Listener.deleted",
+    ]
 
 
 def test_a_save_that_changes_nothing_raises_nothing(station, webhooks):
@@ -105,7 +111,9 @@ def test_bulk_writes_are_refused_with_a_clear_error(station):
 
 
 def test_deleting_a_listener_raises_deleted_for_its_prizes(station):
-    Webhook.objects.create(station=station, event="Prize.deleted", endpoint="https://x.test/")
+    Webhook.objects.create(
+        station=station, event="Prize.deleted", endpoint="https://x.test/"
+    )
     listener = Listener.objects.create(station=station)
     Prize.objects.create(station=station, listener=listener, name="Tickets")
     listener.delete()
