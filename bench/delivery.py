@@ -52,17 +52,6 @@ LATENCY_RATE_PER_S = 200
 LATENCY_SECONDS = 10
 SAVES = 1000
 
-SENDER = {
-    "id": 1788495, "first_name": "John", "last_name": "Smith",
-    "email": "john.smith@example.com", "dob": "1990-07-29", "station_id": 1,
-    "gender": "male", "address1": "58 Stead St", "address2": "",
-    "suburb": "South Melbourne", "postcode": "3205",
-    "created_at": "2020-02-26T09:50:31.759+11:00",
-    "updated_at": "2020-03-17T23:02:25.624+11:00",
-    "uuid": "34c16742-b5a3-444f-954e-cc245564f86b", "phone_number": "0412123123",
-    "full_address": "58 Stead St South Melbourne VIC 3205", "country": "AU",
-    "state": "VIC",
-}  # fmt: skip
 
 RECORDING_RECEIVER = """\
 import json, ssl, sys, time
@@ -210,6 +199,7 @@ def run_ceiling(url: str, ca_bundle: Path, count: int) -> float:
 async def ceiling(url: str, ca_bundle: str, count: int) -> float:
     """A plain aiohttp client: the same bodies, the same connections."""
     import aiohttp
+    from sample import SENDER
 
     body = json.dumps(
         {
@@ -247,55 +237,20 @@ async def ceiling(url: str, ca_bundle: str, count: int) -> float:
 
 def drain_backlog(url: str, calls: int) -> float:
     """Fill a backlog of ``calls`` calls, let one worker drain it."""
-    from django.db.models import Max, Min
+    import backlog
 
-    from hookcast.stations.models import Station
-    from hookcast.webhooks.models import Call, CallStatus, Event, Webhook
+    from hookcast.webhooks.models import Call, Webhook
 
-    station, _ = Station.objects.get_or_create(
-        subdomain="developerfm",
-        defaults={"name": "Developer FM", "timezone": "Australia/Melbourne"},
-    )
     webhook = Webhook.objects.create(
-        station=station, event="Listener.updated", endpoint=url + "/hook"
+        station=backlog.station(), event="Listener.updated", endpoint=url + "/hook"
     )
-    sender = json.dumps(SENDER)
-    for start in range(0, calls, 5000):
-        size = min(5000, calls - start)
-        events = Event.objects.bulk_create(
-            Event(
-                station=station,
-                key="Listener.updated",
-                sender_id=start + i,
-                sender=sender,
-            )
-            for i in range(size)
-        )
-        Call.objects.bulk_create(
-            Call(
-                station=station,
-                webhook=webhook,
-                event=event,
-                ordering_key=f"Listener:{event.sender_id}",
-            )
-            for event in events
-        )
-    worker = subprocess.Popen(["hookcast", "worker"], env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 900
-        while Call.objects.filter(webhook=webhook, status=CallStatus.PENDING).exists():
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise RuntimeError("the worker did not drain the backlog")
-            time.sleep(0.5)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(60)
-    delivered = Call.objects.filter(webhook=webhook, status=CallStatus.DELIVERED)
-    if delivered.count() != calls:
-        raise RuntimeError(f"only {delivered.count()} of {calls} calls were delivered")
-    span = delivered.aggregate(first=Min("delivered_at"), last=Max("delivered_at"))
+    backlog.fill(webhook, calls)
+    backlog.drain(Call.objects.filter(webhook=webhook))
+    delivered, rate = backlog.delivery_rate([webhook])
+    if delivered != calls:
+        raise RuntimeError(f"only {delivered} of {calls} calls were delivered")
     webhook.delete()
-    return (calls - 1) / (span["last"] - span["first"]).total_seconds()
+    return rate
 
 
 def save_cost() -> tuple[float, float]:
