@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from receivers import free_port, receivers  # noqa: E402
+from receivers import free_port, receivers
 
 HEALTHY_HOSTS = [f"127.0.0.{i}" for i in range(2, 11)]
 DEAD_HOST = "127.0.0.11"
