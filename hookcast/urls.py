@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
+from hookcast.api import api
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     """200 when the database answers, 503 when it does not."""
@@ -22,6 +24,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("api/v1/", api.urls),
     # The admin's own CSS and scripts, served from the installed apps. They
     # are few and small; a deployment behind a proxy may serve STATIC_ROOT.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),

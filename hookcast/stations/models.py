@@ -161,3 +161,29 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         self.revoked_at = django_timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class IdempotencyKey(models.Model):
+    """A create request made with an ``Idempotency-Key`` header, and the
+    response it got, so that a retry replays that response instead of
+    creating twice (as Stripe's API does)."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another
+    # request is a client's mistake, refused rather than replayed.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.TextField()
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "key"], name="unique_idempotency_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return self.key
