@@ -1,0 +1,59 @@
+"""Claiming calls on PostgreSQL, shared by any number of workers.
+
+``FOR UPDATE SKIP LOCKED`` lets several workers, on several machines, claim
+side by side: each skips the rows another is leasing instead of waiting for
+it, and the lease is set in the same statement that selects the calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.utils import CursorWrapper
+
+from hookcast.delivery.claim.base import (
+    CLAIM_COLUMNS,
+    CLAIMABLE,
+    INSERT_ATTEMPT_COLUMNS,
+    ClaimedCall,
+    Claimer,
+)
+
+CLAIM = f"""
+    WITH due AS (
+        SELECT c.id
+        FROM webhooks_call c
+        JOIN webhooks_webhook w ON w.id = c.webhook_id
+        WHERE {CLAIMABLE} {{excluded}}
+        ORDER BY c.next_attempt_at
+        LIMIT %s
+        FOR UPDATE OF c SKIP LOCKED
+    ),
+    leased AS (
+        UPDATE webhooks_call c SET leased_until = %s
+        FROM due WHERE c.id = due.id
+        RETURNING c.*
+    )
+    SELECT {CLAIM_COLUMNS}
+    FROM leased c
+    JOIN webhooks_webhook w ON w.id = c.webhook_id
+    JOIN webhooks_event e ON e.id = c.event_id
+    JOIN stations_station s ON s.id = c.station_id
+    ORDER BY c.next_attempt_at
+"""
+
+INSERT_ATTEMPT = f"""
+    {INSERT_ATTEMPT_COLUMNS}
+    VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s)
+"""
+
+
+class PostgreSQLClaimer(Claimer):
+    CLAIM = CLAIM
+    INSERT_ATTEMPT = INSERT_ATTEMPT
+
+    def lease(
+        self, cursor: CursorWrapper, claim: str, params: list[Any], until: Any
+    ) -> list[ClaimedCall]:
+        cursor.execute(claim, [*params, until])
+        return [ClaimedCall.from_row(row) for row in cursor.fetchall()]

@@ -1,0 +1,440 @@
+"""The delivery worker: the one loop that sends calls (SPEC section 5).
+
+    wake-up or poll → claim a batch (leased) → send each call, at most
+    HOOKCAST_MAX_IN_FLIGHT_PER_HOST at once per endpoint host → decide
+    (``retry``) → write outcomes back in batches → claim again
+
+Claiming goes on while calls are being sent, so the pipe stays full, and a
+host at its cap or paused by the circuit breaker is left out of claims, so
+it never holds up calls to other hosts. All database work runs on one
+dedicated thread, because Django's connections belong to the thread that
+opened them; the asyncio loop only ever waits for it.
+
+On SIGTERM (or ``stop``) the worker stops claiming, lets the calls in flight
+finish within a grace period, writes their outcomes, hands the calls it
+claimed but did not send back to the queue, and exits. If it dies instead,
+its leases run out and the calls are claimed again: a call is sent at least
+once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
+
+from hookcast.delivery import health, retention
+from hookcast.delivery.breaker import CircuitBreaker
+from hookcast.delivery.claim import (
+    AttemptRecord,
+    ClaimedCall,
+    Claimer,
+    Outcome,
+    claimer_for,
+)
+from hookcast.delivery.listen import in_process, listen, listen_params
+from hookcast.delivery.retry import Decision, Verdict, decide
+from hookcast.delivery.sender import Sender
+from hookcast.webhooks.models import CallStatus
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Calls being sent at once across all hosts.
+MAX_IN_FLIGHT = 256
+# Calls leased per claim query: big enough to keep the pipe full, small
+# enough that a claim is quick.
+CLAIM_BATCH = 256
+# Calls held (claimed, not yet decided) at once.
+MAX_HELD = 1024
+# A host drops out of claims once this many times its in-flight cap are
+# held for it, so one busy endpoint cannot fill the worker.
+HOST_BACKLOG_FACTOR = 4
+# How long calls in flight may take to finish after SIGTERM: longer than one
+# attempt's 15 s timeout, shorter than the 30 s most supervisors wait.
+SHUTDOWN_GRACE_S = 20.0
+# After a database error, wait this long before trying again.
+DATABASE_RETRY_S = 1.0
+# Old calls are purged a small batch at a time, between other work.
+RETENTION_INTERVAL_S = 60.0
+RETENTION_BATCH = 500
+# How often the worker checks the ``stop`` event of its caller.
+STOP_CHECK_S = 0.05
+
+CALL_STATUS = {
+    Verdict.DELIVERED: CallStatus.DELIVERED,
+    Verdict.RETRY: CallStatus.PENDING,
+    Verdict.FAILED: CallStatus.FAILED,
+    Verdict.DISABLE: CallStatus.FAILED,
+}
+
+
+def run_worker(
+    *,
+    stop: threading.Event | None = None,
+    in_process_wakeup: bool = False,
+    handle_signals: bool = True,
+) -> None:
+    """Run until SIGTERM/SIGINT (if handle_signals) or `stop` is set."""
+    worker = Worker(in_process_wakeup=in_process_wakeup)
+    asyncio.run(worker.run(stop=stop, handle_signals=handle_signals))
+
+
+class Worker:
+    def __init__(self, *, in_process_wakeup: bool = False) -> None:
+        self.in_process_wakeup = in_process_wakeup
+        self.claimer: Claimer = claimer_for()
+        self.breaker = CircuitBreaker()
+        self.per_host: int = settings.HOOKCAST_MAX_IN_FLIGHT_PER_HOST
+        self.lease = dt.timedelta(seconds=settings.HOOKCAST_LEASE_S)
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookcast-db")
+        # Claimed and not yet decided, by call id; waiting per host; sending.
+        self.held: dict[int, ClaimedCall] = {}
+        self.waiting: defaultdict[str, deque[ClaimedCall]] = defaultdict(deque)
+        self.in_flight: Counter[str] = Counter()
+        self.held_per_host: Counter[str] = Counter()
+        self.host_of_webhook: dict[int, str] = {}
+        # Decided and not yet written; claimed but handed back unsent.
+        self.outcomes: list[Outcome] = []
+        self.released: list[int] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def run(
+        self, *, stop: threading.Event | None = None, handle_signals: bool = True
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.flush_needed = asyncio.Event()
+        self.flush_lock = asyncio.Lock()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self.loop.add_signal_handler(signum, self.request_stop)
+        background = [
+            asyncio.create_task(self.flusher()),
+            asyncio.create_task(self.renew_leases()),
+            asyncio.create_task(self.purge_old_calls()),
+        ]
+        if stop is not None:
+            background.append(asyncio.create_task(self.watch(stop)))
+        if self.claimer.connection.vendor == "postgresql":
+            background.append(asyncio.create_task(listen(listen_params(), self.wake)))
+        logger.info(
+            "Delivery worker started on %s.",
+            self.claimer.connection.vendor,
+            extra={"action": "worker_started"},
+        )
+        wakeup = in_process(self.loop, self.wake)
+        try:
+            async with Sender() as self.sender:
+                with wakeup if self.in_process_wakeup else contextlib.nullcontext():
+                    await self.claim_loop()
+                await self.drain()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self.in_db(connections.close_all)
+            self.db.shutdown(wait=True)
+            logger.info("Delivery worker stopped.", extra={"action": "worker_stopped"})
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    async def watch(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(STOP_CHECK_S)
+        self.request_stop()
+
+    # Claiming ---------------------------------------------------------------
+
+    async def claim_loop(self) -> None:
+        poll_s: float = settings.HOOKCAST_POLL_INTERVAL_S
+        while not self.stopping.is_set():
+            self.wake.clear()
+            room = min(CLAIM_BATCH, MAX_HELD - len(self.held))
+            try:
+                claimed = await self.claim(room) if room > 0 else []
+                full = room > 0 and len(claimed) == room
+                wait_s = 0.0 if full else await self.seconds_to_next_due(poll_s)
+            except DatabaseError as exc:
+                log_database_error("claim calls", exc)
+                wait_s = DATABASE_RETRY_S
+            if wait_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), wait_s)
+
+    async def claim(self, limit: int) -> list[ClaimedCall]:
+        now = timezone.now()
+        claimed = await self.in_db(
+            self.claimer.claim, now, now + self.lease, limit, self.excluded_webhooks()
+        )
+        for call in claimed:
+            self.hold(call)
+        return claimed
+
+    def excluded_webhooks(self) -> set[int]:
+        """Webhooks whose host is paused by the breaker or already has all
+        the calls it may have; their calls stay queued for later."""
+        paused = self.breaker.paused_hosts()
+        full = HOST_BACKLOG_FACTOR * self.per_host
+        return {
+            webhook_id
+            for webhook_id, host in self.host_of_webhook.items()
+            if host in paused or self.held_per_host[host] >= full
+        }
+
+    async def seconds_to_next_due(self, poll_s: float) -> float:
+        now = timezone.now()
+        due = await self.in_db(self.claimer.next_due, now)
+        if due is None:
+            return poll_s
+        return min(poll_s, max((due - now).total_seconds(), 0.001))
+
+    # Sending ----------------------------------------------------------------
+
+    def hold(self, call: ClaimedCall) -> None:
+        self.held[call.id] = call
+        self.held_per_host[call.host] += 1
+        self.host_of_webhook[call.webhook_id] = call.host
+        self.waiting[call.host].append(call)
+        self.start_sending(call.host)
+
+    def let_go(self, call: ClaimedCall) -> None:
+        del self.held[call.id]
+        self.held_per_host[call.host] -= 1
+
+    def start_sending(self, host: str) -> None:
+        """Start as many of ``host``'s waiting calls as its cap allows."""
+        waiting = self.waiting[host]
+        while waiting and self.in_flight[host] < self.per_host:
+            if self.stopping.is_set():
+                return
+            call = waiting.popleft()
+            self.in_flight[host] += 1
+            task = asyncio.create_task(self.deliver(call))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def deliver(self, call: ClaimedCall) -> None:
+        try:
+            if not self.breaker.allows(call.host):
+                # The endpoint is paused: the call goes back to the queue
+                # without using an attempt.
+                self.release(call)
+                return
+            async with self.slots:
+                attempt = await self.sender.send(call)
+            self.record(call, attempt)
+        except asyncio.CancelledError:
+            self.release(call)
+            raise
+        except Exception:
+            # A bug must not strand the call: it goes back to the queue.
+            logger.exception(
+                "Could not send call %s to %s; it stays queued.",
+                call.call_id,
+                call.host,
+                extra={"action": "call_crashed", "host": call.host},
+            )
+            self.release(call)
+        finally:
+            self.in_flight[call.host] -= 1
+            self.start_sending(call.host)
+
+    def release(self, call: ClaimedCall) -> None:
+        self.let_go(call)
+        self.released.append(call.id)
+        self.flush_needed.set()
+
+    def record(self, call: ClaimedCall, attempt: AttemptRecord) -> None:
+        decision = decide(
+            status=attempt.status,
+            retry_after=attempt.response_headers.get("Retry-After"),
+            retryable=attempt.retryable,
+            retry_count=call.retry_count,
+            schedule=settings.HOOKCAST_RETRY_SCHEDULE,
+            jitter=settings.HOOKCAST_RETRY_JITTER,
+            now=timezone.now(),
+        )
+        if attempt.succeeded:
+            self.breaker.record_success(call.host)
+        else:
+            self.breaker.record_failure(call.host)
+        log_outcome(call, attempt, decision)
+        self.let_go(call)
+        self.outcomes.append(
+            Outcome(
+                call=call,
+                attempt=attempt,
+                status=CALL_STATUS[decision.verdict],
+                retry_count=decision.retry_count,
+                next_attempt_at=decision.next_attempt_at or attempt.sent_at,
+                disable_webhook=decision.verdict is Verdict.DISABLE,
+            )
+        )
+        self.flush_needed.set()
+
+    # Writing back -------------------------------------------------------------
+
+    async def flusher(self) -> None:
+        while True:
+            await self.flush_needed.wait()
+            self.flush_needed.clear()
+            # Shielded: stopping the worker must not cut a write-back short.
+            await asyncio.shield(self.flush())
+
+    async def flush(self) -> None:
+        """Write every outcome decided so far in one transaction."""
+        async with self.flush_lock:
+            outcomes, self.outcomes = self.outcomes, []
+            released, self.released = self.released, []
+            try:
+                if outcomes:
+                    await self.in_db(self.write_back, outcomes)
+                if released:
+                    await self.in_db(self.claimer.set_lease, released, None)
+            except DatabaseError as exc:
+                log_database_error("write outcomes back", exc)
+                # Kept for the next flush; until then the calls stay leased.
+                self.outcomes[:0] = outcomes
+                self.released[:0] = released
+                await asyncio.sleep(DATABASE_RETRY_S)
+                self.flush_needed.set()
+                return
+        # A written outcome may make the next call of the same record due,
+        # and frees room for its host.
+        self.wake.set()
+
+    def write_back(self, outcomes: Sequence[Outcome]) -> None:
+        now = timezone.now()
+        with transaction.atomic(using=self.claimer.using):
+            failed = self.claimer.write_back(outcomes, now)
+            if failed:
+                health.disable_failing_webhooks(failed, now)
+
+    async def renew_leases(self) -> None:
+        """Keep the leases of held calls alive while they wait their turn, so
+        only a dead worker's calls are ever claimed again."""
+        interval_s = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.in_db(
+                    self.claimer.set_lease, list(self.held), timezone.now() + self.lease
+                )
+            except DatabaseError as exc:
+                log_database_error("renew leases", exc)
+
+    async def purge_old_calls(self) -> None:
+        while True:
+            await asyncio.sleep(RETENTION_INTERVAL_S)
+            before = timezone.now() - dt.timedelta(
+                days=settings.HOOKCAST_RETENTION_DAYS
+            )
+            try:
+                while (
+                    await self.in_db(retention.purge_batch, before, RETENTION_BATCH)
+                    == RETENTION_BATCH
+                ):
+                    await asyncio.sleep(0)
+            except DatabaseError as exc:
+                log_database_error("purge old calls", exc)
+
+    # Stopping -----------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Finish what is in flight, hand back what is not, write it all."""
+        for waiting in self.waiting.values():
+            while waiting:
+                self.release(waiting.popleft())
+        if self.tasks:
+            logger.info(
+                "Stopping: waiting for %d calls in flight.",
+                len(self.tasks),
+                extra={"action": "worker_stopping"},
+            )
+            _, unfinished = await asyncio.wait(self.tasks, timeout=SHUTDOWN_GRACE_S)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.flush()
+        if self.outcomes or self.released:
+            await self.flush()  # One more try after a database error.
+
+    async def in_db(self, function: Callable[..., T], *args: object) -> T:
+        return await self.loop.run_in_executor(
+            self.db, partial(on_db_thread, function, *args)
+        )
+
+
+def on_db_thread(function: Callable[..., T], *args: object) -> T:
+    try:
+        return function(*args)
+    except DatabaseError:
+        # A broken connection is opened afresh on the next use.
+        connection = connections["default"]
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+        raise
+
+
+def log_outcome(call: ClaimedCall, attempt: AttemptRecord, decision: Decision) -> None:
+    extra = {"host": call.host, "webhook_call_id": call.call_id}
+    result = f"HTTP {attempt.status}" if attempt.status else attempt.summary
+    if decision.verdict is Verdict.DELIVERED:
+        logger.info(
+            "Delivered call %s to %s (%s).",
+            call.call_id,
+            call.host,
+            result,
+            extra={"action": "call_delivered", **extra},
+        )
+    elif decision.verdict is Verdict.RETRY:
+        logger.warning(
+            "Call %s to %s failed (%s); retry %d at %s.",
+            call.call_id,
+            call.host,
+            result,
+            decision.retry_count,
+            decision.next_attempt_at,
+            extra={"action": "call_retry", **extra},
+        )
+    else:
+        why = (
+            "the endpoint answered 410 Gone, so its webhook is disabled"
+            if decision.verdict is Verdict.DISABLE
+            else result
+        )
+        logger.error(
+            "Gave up call %s to %s after %d attempts (%s).",
+            call.call_id,
+            call.host,
+            call.attempt_count + 1,
+            why,
+            extra={"action": "call_failed", **extra},
+        )
+
+
+def log_database_error(doing: str, exc: DatabaseError) -> None:
+    logger.warning(
+        "Could not %s (%s); trying again shortly.",
+        doing,
+        exc,
+        extra={"action": "database_error"},
+    )
