@@ -1,0 +1,118 @@
+"""The ``hookcast worker`` process: killed mid-batch it loses no call, and
+on SIGTERM it exits cleanly having written what was in flight."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from hookcast.records.models import Listener
+from hookcast.webhooks.models import Call
+from tests.delivery.conftest import WAIT_S, make_webhook, wait_until
+from tests.receiver import Receiver, Reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEASE_S = 2  # So that a killed worker's calls come back quickly.
+
+
+def database_url() -> str:
+    """The URL of the test database, as ``HOOKCAST_DATABASE_URL``."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return "sqlite:///" + str(Path(db["NAME"]).resolve())
+    credentials = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"])
+    return (
+        f"postgresql://{credentials}{'@' if credentials else ''}"
+        f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+@pytest.fixture
+def start_worker(ca_bundle: Path, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    """Start ``hookcast worker`` processes on the test database."""
+    env = {
+        **os.environ,
+        "HOOKCAST_DATABASE_URL": database_url(),
+        "HOOKCAST_DATA_DIR": str(tmp_path),
+        "HOOKCAST_SECRET_KEY": "test-only",
+        "HOOKCAST_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "HOOKCAST_CA_BUNDLE": str(ca_bundle),
+        "HOOKCAST_LEASE_S": str(LEASE_S),
+        "HOOKCAST_POLL_INTERVAL_S": "0.2",
+        "HOOKCAST_MAX_IN_FLIGHT_PER_HOST": "4",
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    hookcast = Path(sys.executable).with_name("hookcast")
+
+    def start() -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"worker-{len(processes)}.log").open("wb")
+        process = subprocess.Popen([str(hookcast), "worker"], env=env, stderr=log)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT_S)
+
+
+def listeners(station, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    for number in range(count):
+        Listener.objects.create(station=station, first_name=f"Listener {number}")
+    return [str(call_id) for call_id in Call.objects.values_list("call_id", flat=True)]
+
+
+def test_a_killed_worker_loses_no_call(station, receiver: Receiver, start_worker):  # type: ignore[no-untyped-def]
+    make_webhook(station, receiver, "Listener.created")
+    receiver.script("/hook", *[Reply(delay_s=1.0)] * 12)
+    call_ids = listeners(station, 12)
+
+    worker = start_worker()
+    receiver.wait_for(4, timeout_s=WAIT_S)  # A batch is in flight...
+    worker.kill()  # ...and the worker dies with it: SIGKILL.
+    worker.wait(WAIT_S)
+    start_worker()
+
+    wait_until(
+        lambda: not Call.objects.exclude(status="delivered").exists(),
+        "every call to be delivered after the restart",
+    )
+    received = [r.headers["webhook-id"] for r in receiver.received()]
+    assert set(received) == set(call_ids)
+    # The calls in flight at the kill were sent again: at least once.
+    assert len(received) > len(call_ids)
+
+
+def test_sigterm_writes_what_was_in_flight_and_hands_back_the_rest(
+    station, receiver: Receiver, start_worker
+):  # type: ignore[no-untyped-def]
+    make_webhook(station, receiver, "Listener.created")
+    receiver.script("/hook", *[Reply(delay_s=1.0)] * 4)
+    listeners(station, 8)
+
+    worker = start_worker()
+    in_flight = receiver.wait_for(4, timeout_s=WAIT_S)
+    worker.send_signal(signal.SIGTERM)
+
+    assert worker.wait(WAIT_S) == 0
+    sent = {r.headers["webhook-id"] for r in in_flight}
+    assert len(receiver.received()) == 4, "nothing new is sent once stopping"
+    for call in Call.objects.all():
+        assert call.leased_until is None
+        if str(call.call_id) in sent:
+            assert (call.status, call.attempt_count) == ("delivered", 1)
+            assert call.attempts.get().response_status == 200
+        else:
+            assert (call.status, call.attempt_count) == ("pending", 0)
