@@ -253,7 +253,9 @@ def _latency_line(
         f'stroke="{COLOURS["latency"]}" stroke-width="2"/>'
     ]
     parts.extend(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{COLOURS["latency"]}"/>'
+        # A white ring keeps a point visible where it falls on a bar.
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{COLOURS["latency"]}" '
+        'stroke="#fff" stroke-width="1.5"/>'
         for x, y in points
     )
     return parts

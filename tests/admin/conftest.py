@@ -65,6 +65,18 @@ def updated_listener(station: Station, first_name: str = "John") -> Listener:
     return listener
 
 
+def prize_form(station: Station, listener: Listener, **changes: object) -> dict:
+    """The admin's Prize form, filled in."""
+    return {
+        "station": station.pk,
+        "name": "Tickets",
+        "value": "150.00",
+        "status": "awarded",
+        "listener": listener.pk,
+        **changes,
+    }
+
+
 @pytest.fixture
 def call(station, webhook) -> Call:  # type: ignore[no-untyped-def]
     listener = updated_listener(station)

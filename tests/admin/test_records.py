@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from hookcast.records.models import Campaign, Listener, Prize
 from hookcast.webhooks.models import Call, Webhook
+from tests.admin.conftest import prize_form
 
 
 @pytest.fixture
@@ -80,14 +81,7 @@ def test_a_prize_is_created_with_a_campaign_of_the_station(client, station, subs
 
     response = client.post(
         reverse("admin:records_prize_add"),
-        {
-            "station": station.pk,
-            "name": "Tickets",
-            "value": "150.00",
-            "status": "awarded",
-            "listener": john.pk,
-            "campaign": campaign.pk,
-        },
+        prize_form(station, john, campaign=campaign.pk),
     )
 
     assert response.status_code == 302

@@ -9,7 +9,7 @@ from django.urls import reverse
 from hookcast.records.models import Listener, Prize
 from hookcast.stations.models import ApiKey, Station
 from hookcast.webhooks.models import Webhook
-from tests.admin.conftest import client_for, member_of
+from tests.admin.conftest import client_for, member_of, prize_form
 
 
 def change_url(obj: object) -> str:
@@ -103,14 +103,7 @@ def test_another_stations_listener_cannot_be_posted(client, station, other_stati
     stranger = Listener.objects.create(station=other_station, first_name="Rocky")
 
     response = client.post(
-        reverse("admin:records_prize_add"),
-        {
-            "station": station.pk,
-            "name": "Tickets",
-            "value": "150.00",
-            "status": "awarded",
-            "listener": stranger.pk,
-        },
+        reverse("admin:records_prize_add"), prize_form(station, stranger)
     )
 
     assert response.status_code == 200
