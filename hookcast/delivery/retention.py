@@ -180,16 +180,19 @@ def main(argv: list[str]) -> int:
     due = Call.objects.filter(created_at__lt=before).count()
     when = f"{before:%Y-%m-%d %H:%M} UTC"
     if args.dry_run:
-        print(f"{due} calls created before {when} would be purged.")
+        print(f"{_calls(due)} created before {when} would be purged.")
         return 0
 
     bar = ProgressBar(due, sys.stderr)
     purged = purge(before, args.batch_size, bar.update)
     bar.finish()
-    print(
-        f"Purged {purged} calls created before {when}, with their attempts and events."
-    )
+    purged_before = f"Purged {_calls(purged)} created before {when}"
+    print(f"{purged_before}, with their attempts and events.")
     return 0
+
+
+def _calls(count: int) -> str:
+    return f"{count} call" if count == 1 else f"{count} calls"
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:

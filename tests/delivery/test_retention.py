@@ -172,10 +172,12 @@ def test_dry_run_counts_with_the_retention_setting_and_deletes_nothing(
         make_call(webhook, days_ago(day))
 
     assert main(["--dry-run"]) == 0
+    assert main(["--dry-run", "--days", "12"]) == 0
 
-    out, _ = capsys.readouterr()
-    assert out.startswith("2 calls created before ")
-    assert out.endswith(" would be purged.\n")
+    many, one = capsys.readouterr().out.splitlines()
+    assert many.startswith("2 calls created before ")
+    assert many.endswith(" would be purged.")
+    assert one.startswith("1 call created before ")
     assert Call.objects.count() == 3
 
 
