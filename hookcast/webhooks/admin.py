@@ -22,8 +22,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Avg, Count, QuerySet
-from django.db.models.functions import TruncHour
+from django.db import connections
+from django.db.models import Avg, Count, Func, QuerySet
+from django.db.models.functions import Substr, TruncHour
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
@@ -320,7 +321,16 @@ class WebhookAdmin(StationScopedAdmin):
 
     def test_call_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         webhook = self._changeable(request, object_id)
-        call = send_test_call(webhook)
+        try:
+            call = send_test_call(webhook)
+        except LookupError:
+            # An event key saved before its record type was removed.
+            messages.error(
+                request,
+                f"{webhook.event} names no record type any more; choose another "
+                "Event before sending a test call.",
+            )
+            return self._back(webhook)
         note = (
             ""
             if webhook.enabled
@@ -396,21 +406,43 @@ def chart_hours(webhook: Webhook, now: dt.datetime | None = None) -> list[Any]:
     """The webhook's last day of calls and attempt durations, by hour."""
     now = now or timezone.now()
     since = charts.floor_hour(now) - dt.timedelta(hours=charts.HOURS - 1)
+    calls = Call.objects.filter(webhook=webhook, created_at__gte=since)
+    attempts = Attempt.objects.filter(call__webhook=webhook, sent_at__gte=since)
     counts = (
-        Call.objects.filter(webhook=webhook, created_at__gte=since)
-        .annotate(hour=TruncHour("created_at", tzinfo=dt.UTC))
+        calls.annotate(hour=_hour_of("created_at", calls.db))
         .order_by()
         .values_list("hour", "status")
         .annotate(count=Count("id"))
     )
     latencies = (
-        Attempt.objects.filter(call__webhook=webhook, sent_at__gte=since)
-        .annotate(hour=TruncHour("sent_at", tzinfo=dt.UTC))
+        attempts.annotate(hour=_hour_of("sent_at", attempts.db))
         .order_by()
         .values_list("hour")
         .annotate(mean=Avg("duration_ms"))
     )
-    return charts.hours_of_calls(now, counts, latencies)
+    return charts.hours_of_calls(
+        now,
+        [(_as_hour(hour), status, count) for hour, status, count in counts],
+        [(_as_hour(hour), mean) for hour, mean in latencies],
+    )
+
+
+def _hour_of(field: str, using: str) -> Func:
+    """The UTC hour of a datetime column, grouped on by the database.
+
+    SQLite stores datetimes as UTC text, whose first 13 characters are the
+    hour; TruncHour would call a Python function for each row there, which
+    made a webhook page with 100,000 calls in its last day 7 times slower.
+    """
+    if connections[using].vendor == "sqlite":
+        return Substr(field, 1, 13)
+    return TruncHour(field, tzinfo=dt.UTC)
+
+
+def _as_hour(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):  # SQLite's "YYYY-MM-DD HH", in UTC.
+        return dt.datetime.fromisoformat(f"{value}:00").replace(tzinfo=dt.UTC)
+    return value
 
 
 def call_outcome(call: Call) -> dict[str, Any]:

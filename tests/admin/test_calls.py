@@ -146,6 +146,7 @@ def test_the_call_page_shows_every_attempt(client, call):
     assert "5012 ms" in text and "42 ms" in text
     assert "Server: receiver" in text and "thanks" in text
     assert "Delivered (200)" in text
+    assert "Redeliver this call" in text
 
 
 def test_redeliver_the_selected_calls(client, call):

@@ -221,3 +221,39 @@ def test_redeliver_failed_since_bad_input_is_named(
         or "Enter the time as YYYY-MM-DD HH:MM." in response.text
     )
     assert not Call.objects.filter(status=CallStatus.PENDING).exists()
+
+
+def test_a_test_call_for_an_event_of_no_record_type_is_refused(client, webhook):
+    Webhook.objects.filter(pk=webhook.pk).update(event="Jingle.created")
+
+    response = client.post(button("test_call", webhook), follow=True)
+
+    assert "Jingle.created names no record type any more" in response.text
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/webhooks/webhook/?enabled__exact=maybe",
+        "/admin/webhooks/webhook/?event=No.such",
+        "/admin/webhooks/call/?status__exact=bogus",
+        "/admin/webhooks/call/?created_at__gte=yesterday",
+        "/admin/webhooks/call/?p=999999",
+        "/admin/webhooks/call/?o=99",
+        "/admin/records/prize/?value__gt=abc",
+        "/admin/stations/apikey/?revoked_at__isempty=perhaps",
+    ],
+)
+def test_odd_query_strings_never_fail(client, call, url):
+    assert client.get(url).status_code in (200, 302, 404)
+
+
+def test_the_test_call_status_of_a_bad_or_foreign_id_is_404(
+    client, webhook, other_call
+):
+    for call_id in ("not-a-uuid", str(other_call.call_id)):
+        url = reverse(
+            "admin:webhooks_webhook_test_call_status", args=[webhook.pk, call_id]
+        )
+        assert client.get(url).status_code == 404
