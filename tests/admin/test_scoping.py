@@ -179,3 +179,31 @@ def test_the_station_column_only_for_users_of_several(station_count, station):
     page = client.get(reverse("admin:webhooks_webhook_changelist"))
 
     assert ("column-station" in page.text) is (station_count == 2)
+
+
+def test_a_superuser_creates_a_station_with_a_member(db):
+    root = User.objects.create_superuser("root", password="secret-pw-1")
+    staff = User.objects.create_user("jazz-admin", is_staff=True)
+    client = client_for(root)
+
+    response = client.post(
+        reverse("admin:stations_station_add"),
+        {
+            "subdomain": "jazzfm",
+            "name": "Jazz FM",
+            "timezone": "Europe/Paris",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": staff.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    jazz = Station.objects.get(subdomain="jazzfm")
+    assert list(jazz.memberships.values_list("user__username", flat=True)) == [
+        "jazz-admin"
+    ]
+    assert (
+        client_for(staff).get(reverse("admin:webhooks_webhook_changelist")).status_code
+        == 200
+    )

@@ -16,10 +16,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-# Playwright's sync API runs an event loop in the test's thread, which Django's
-# async guard would take for async code calling the ORM.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,7 +37,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running
+# in the test's thread while it is open, which would break later tests that
+# start one of their own (asyncio.run).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         pytest.skip("browser tests run once, on SQLite")
@@ -51,7 +50,10 @@ def browser() -> Iterator[Any]:
         pytest.skip(problem)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # That running loop would also make Django's async guard take the
+        # test's own ORM calls for async code; it is allowed here only.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
