@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
@@ -64,6 +64,24 @@ api.add_router("/", webhooks_router())
 api.add_router("/", calls_router())
 
 
+# Last, so that it matches only what no operation does.
+fallback = Router()
+
+
+@fallback.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    "/{path:rest}",
+    auth=None,
+    include_in_schema=False,
+)
+def no_such_url(request: HttpRequest, rest: str) -> None:
+    """Any other URL under the API: a JSON 404, not Django's HTML page."""
+    raise ApiError.one(404, None, "There is nothing at this URL; see /api/v1/docs.")
+
+
+api.add_router("/", fallback)
+
+
 def respond(request: HttpRequest, error: ApiError) -> HttpResponse:
     return api.create_response(request, error.body(), status=error.status)
 
@@ -94,8 +112,6 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "This field is unknown here; remove it (see the OpenAPI document)."
     if kind == "missing":
-        if error["loc"][-1] in BODY_PARAMS:
-            return "A JSON object body is required."
         return "This field is required."
     message: str = error["msg"]
     # Pydantic prefixes the messages of custom validators.
@@ -130,7 +146,7 @@ def key_reused(request: HttpRequest, exc: KeyReused) -> HttpResponse:
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return respond(request, ApiError.one(404, None, "There is nothing at this URL."))
+    return respond(request, ApiError.one(404, None, "Nothing was found here."))
 
 
 @api.exception_handler(Exception)

@@ -3,9 +3,10 @@
 A value that passes these types can be stored and rendered by SQLite and
 PostgreSQL alike, so bad input is a 422 naming the field rather than a
 database error: ids fit a signed 64-bit column, text carries no NUL (which
-PostgreSQL refuses), and datetimes have an offset and stay a day inside
-years 1 to 9999 so that rendering them in any station's time zone cannot
-overflow.
+PostgreSQL refuses), and datetimes have an offset and lie between 1900 and
+9999: rendering them in any station's time zone then cannot overflow, and
+stays clear of the local mean times of the 19th century, whose offsets in
+seconds (+09:39:52) are no RFC 3339 offset.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Stri
 
 MAX_BIGINT = 2**63 - 1
 MAX_OFFSET = 2**31 - 1  # Beyond any real table; keeps OFFSET arithmetic small.
-EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 
 
@@ -34,8 +35,9 @@ def _in_range(value: dt.datetime) -> dt.datetime:
     except OverflowError:
         in_range = False
     if not in_range:
-        raise ValueError("Give a date and time between years 0001 and 9999.")
-    return value
+        raise ValueError("Give a date and time between the years 1900 and 9999.")
+    # In UTC: PostgreSQL takes offsets only up to 15:59, Python up to 23:59.
+    return value.astimezone(dt.UTC)
 
 
 def _iso_text(value: Any) -> Any:
@@ -48,6 +50,15 @@ def _iso_text(value: Any) -> Any:
 
 
 Text = Annotated[str, Strict(), AfterValidator(_no_nul)]
+
+
+def bounded_text(max_length: int) -> Any:
+    """Text of at most ``max_length`` characters, said so in the message."""
+    return Annotated[
+        str, Strict(), Field(max_length=max_length), AfterValidator(_no_nul)
+    ]
+
+
 # In a body an id is a JSON integer; in a query or path it arrives as text.
 ObjectId = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
 ObjectIdParam = Annotated[int, Field(ge=1, le=MAX_BIGINT)]

@@ -18,7 +18,14 @@ from typing import Annotated, Any, Literal
 from django.db import models
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from hookcast.api_fields import Day, Moment, ObjectId, ObjectIdParam, Text
+from hookcast.api_fields import (
+    Day,
+    Moment,
+    ObjectId,
+    ObjectIdParam,
+    Text,
+    bounded_text,
+)
 from hookcast.api_pages import PageParams, page_schema
 from hookcast.records.models import Record
 
@@ -122,7 +129,7 @@ def _value_type(field: models.Field[Any, Any]) -> Any:
     if isinstance(field, models.IntegerField):
         return Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
     if isinstance(field, models.CharField) and field.max_length:
-        return Annotated[Text, Field(max_length=field.max_length)]
+        return bounded_text(field.max_length)
     if isinstance(field, models.CharField | models.TextField):
         return Text
     raise TypeError(
