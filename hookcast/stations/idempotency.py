@@ -20,6 +20,9 @@ from django.utils import timezone
 from hookcast.stations.models import IdempotencyKey, Station
 
 KEY_LIFETIME = dt.timedelta(hours=24)
+# Not yet: a batch purge of expired keys; each is deleted when its key is
+# used again, so the table grows with distinct keys until the purge command
+# learns to remove them.
 
 Response = tuple[int, Any]
 
