@@ -182,8 +182,10 @@ class WebhookAdmin(StationScopedAdmin):
             .first()
         )
         zone = webhook.station.zone
+        # render_chart escapes every text it draws; the rest is numbers.
+        chart = mark_safe(charts.render_chart(chart_hours(webhook), zone))
         return {
-            "chart": mark_safe(charts.render_chart(chart_hours(webhook), zone)),
+            "chart": chart,
             "recent_calls": recent,
             "test_call": test_call,
             "station_zone": zone.key,
