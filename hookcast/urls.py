@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from hookcast.api import api
+from hookcast.api.v1 import api
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

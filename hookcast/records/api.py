@@ -22,7 +22,7 @@ from ninja import Router, Status
 from ninja.params.functions import Body, Path, Query
 from pydantic import BaseModel
 
-from hookcast.api_errors import (
+from hookcast.api.errors import (
     AUTHENTICATED,
     ONE_OBJECT,
     ONE_OBJECT_WITH_BODY,
@@ -32,8 +32,8 @@ from hookcast.api_errors import (
     not_found,
     save_validated,
 )
-from hookcast.api_fields import IdempotencyKeyHeader, ObjectIdParam
-from hookcast.api_pages import paginate
+from hookcast.api.fields import IdempotencyKeyHeader, ObjectIdParam
+from hookcast.api.pages import paginate
 from hookcast.records.models import Record
 from hookcast.records.registry import record_types
 from hookcast.records.schemas import RecordSchemas, record_schemas

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from django.db import models
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from hookcast.api_fields import (
+from hookcast.api.fields import (
     Day,
     Moment,
     ObjectId,
@@ -26,7 +26,7 @@ from hookcast.api_fields import (
     Text,
     bounded_text,
 )
-from hookcast.api_pages import PageParams, page_schema
+from hookcast.api.pages import PageParams, page_schema
 from hookcast.records.models import Record
 
 # Fields a client never writes: the station comes from the API key, the rest

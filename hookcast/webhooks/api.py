@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
-from hookcast.api_errors import (
+from hookcast.api.errors import (
     AUTHENTICATED,
     ONE_OBJECT,
     ONE_OBJECT_WITH_BODY,
@@ -26,8 +26,8 @@ from hookcast.api_errors import (
     not_found,
     save_validated,
 )
-from hookcast.api_fields import IdempotencyKeyHeader, ObjectIdParam
-from hookcast.api_pages import paginate
+from hookcast.api.fields import IdempotencyKeyHeader, ObjectIdParam
+from hookcast.api.pages import paginate
 from hookcast.records.registry import event_keys
 from hookcast.records.representation import render_datetime
 from hookcast.stations import idempotency

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookcast.api_fields import Moment, ObjectIdParam, Text
-from hookcast.api_pages import PageParams, page_schema
+from hookcast.api.fields import Moment, ObjectIdParam, Text
+from hookcast.api.pages import PageParams, page_schema
 from hookcast.webhooks.models import CallStatus, Method
 from hookcast.webhooks.validation import MAX_ENDPOINT_LENGTH
 

@@ -7,7 +7,7 @@ key, pydantic, a model's ``full_clean``, an oversized body)::
 
 ``field`` names the body field, query or path parameter or header at fault,
 or is null when the error is about no single one. The handlers that turn
-each kind of failure into this shape are in ``hookcast.api``.
+each kind of failure into this shape are in ``hookcast.api.v1``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from hookcast.api_fields import MAX_OFFSET
+from hookcast.api.fields import MAX_OFFSET
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200  # One page stays well under a second to render.

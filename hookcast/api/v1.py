@@ -1,7 +1,7 @@
 """The REST API at ``/api/v1/`` (SPEC section 6), and how it answers errors.
 
 Every error, whoever raises it, is answered in the one shape of
-``hookcast.api_errors``: a 401 for a missing or refused key, 404 for an
+``hookcast.api.errors``: a 401 for a missing or refused key, 404 for an
 object the key's station does not own, 400 for a body that is not JSON,
 413 for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 422 naming each field
 at fault, 409 for a delete that other records block. A 500 is a bug: the
@@ -21,7 +21,7 @@ from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
-from hookcast.api_errors import ApiError, ErrorItem
+from hookcast.api.errors import ApiError, ErrorItem
 from hookcast.records.api import records_router
 from hookcast.stations.auth import StationKeyAuth
 from hookcast.stations.idempotency import KeyReused
