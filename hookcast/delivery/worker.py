@@ -169,9 +169,7 @@ class Worker:
             self.wake.clear()
             room = min(CLAIM_BATCH, MAX_HELD - len(self.held))
             try:
-                claimed = await self.claim(room) if room > 0 else []
-                full = room > 0 and len(claimed) == room
-                wait_s = 0.0 if full else await self.seconds_to_next_due(poll_s)
+                wait_s = await self.claim(room, poll_s) if room > 0 else poll_s
             except DatabaseError as exc:
                 log_database_error("claim calls", exc)
                 wait_s = DATABASE_RETRY_S
@@ -179,14 +177,29 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), wait_s)
 
-    async def claim(self, limit: int) -> list[ClaimedCall]:
+    async def claim(self, limit: int, poll_s: float) -> float:
+        """Claim and start sending up to ``limit`` calls; return how long to
+        wait before the next claim unless woken: none while calls are left,
+        else until the next retry is due or the next poll."""
         now = timezone.now()
-        claimed = await self.in_db(
-            self.claimer.claim, now, now + self.lease, limit, self.excluded_webhooks()
+        claimed, due = await self.in_db(
+            self.claim_on_db_thread, now, limit, self.excluded_webhooks()
         )
         for call in claimed:
             self.hold(call)
-        return claimed
+        if len(claimed) == limit:
+            return 0.0
+        if due is None:
+            return poll_s
+        return min(poll_s, max((due - now).total_seconds(), 0.001))
+
+    def claim_on_db_thread(
+        self, now: dt.datetime, limit: int, excluded: set[int]
+    ) -> tuple[list[ClaimedCall], dt.datetime | None]:
+        # One trip to the database thread for both: each trip costs a thread
+        # switch, which is what a change's latency is made of.
+        claimed = self.claimer.claim(now, now + self.lease, limit, excluded)
+        return claimed, None if len(claimed) == limit else self.claimer.next_due(now)
 
     def excluded_webhooks(self) -> set[int]:
         """Webhooks whose host is paused by the breaker or already has all
@@ -199,13 +212,6 @@ class Worker:
             if host in paused or self.held_per_host[host] >= full
         }
 
-    async def seconds_to_next_due(self, poll_s: float) -> float:
-        now = timezone.now()
-        due = await self.in_db(self.claimer.next_due, now)
-        if due is None:
-            return poll_s
-        return min(poll_s, max((due - now).total_seconds(), 0.001))
-
     # Sending ----------------------------------------------------------------
 
     def hold(self, call: ClaimedCall) -> None:
@@ -216,8 +222,16 @@ class Worker:
         self.start_sending(call.host)
 
     def let_go(self, call: ClaimedCall) -> None:
+        """Stop counting ``call`` as held; wake the claim loop when that
+        makes room where claims were held back."""
+        host_was_full = (
+            self.held_per_host[call.host] == HOST_BACKLOG_FACTOR * self.per_host
+        )
+        worker_was_full = len(self.held) == MAX_HELD
         del self.held[call.id]
         self.held_per_host[call.host] -= 1
+        if host_was_full or worker_was_full:
+            self.wake.set()
 
     def start_sending(self, host: str) -> None:
         """Start as many of ``host``'s waiting calls as its cap allows."""
@@ -304,9 +318,10 @@ class Worker:
         async with self.flush_lock:
             outcomes, self.outcomes = self.outcomes, []
             released, self.released = self.released, []
+            unblocked = False
             try:
                 if outcomes:
-                    await self.in_db(self.write_back, outcomes)
+                    unblocked = await self.in_db(self.write_back, outcomes)
                 if released:
                     await self.in_db(self.claimer.set_lease, released, None)
             except DatabaseError as exc:
@@ -317,16 +332,17 @@ class Worker:
                 await asyncio.sleep(DATABASE_RETRY_S)
                 self.flush_needed.set()
                 return
-        # A written outcome may make the next call of the same record due,
-        # and frees room for its host.
-        self.wake.set()
+        if unblocked:
+            self.wake.set()
 
-    def write_back(self, outcomes: Sequence[Outcome]) -> None:
+    def write_back(self, outcomes: Sequence[Outcome]) -> bool:
+        """Write ``outcomes``; True if a later call of a record may now go."""
         now = timezone.now()
         with transaction.atomic(using=self.claimer.using):
-            failed = self.claimer.write_back(outcomes, now)
-            if failed:
-                health.disable_failing_webhooks(failed, now)
+            written = self.claimer.write_back(outcomes, now)
+            if written.failed_webhooks:
+                health.disable_failing_webhooks(written.failed_webhooks, now)
+        return written.unblocked
 
     async def renew_leases(self) -> None:
         """Keep the leases of held calls alive while they wait their turn, so

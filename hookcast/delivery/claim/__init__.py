@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from django.db import connections
 
-from hookcast.delivery.claim.base import AttemptRecord, ClaimedCall, Claimer, Outcome
+from hookcast.delivery.claim.base import (
+    AttemptRecord,
+    ClaimedCall,
+    Claimer,
+    Outcome,
+    WriteBack,
+)
 
-__all__ = ["AttemptRecord", "ClaimedCall", "Claimer", "Outcome", "claimer_for"]
+__all__ = [
+    "AttemptRecord",
+    "ClaimedCall",
+    "Claimer",
+    "Outcome",
+    "WriteBack",
+    "claimer_for",
+]
 
 
 def claimer_for(using: str = "default") -> Claimer:

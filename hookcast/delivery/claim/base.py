@@ -26,7 +26,8 @@ from hookcast.webhooks.models import CallStatus, Method
 # The columns every claim selects, in the order ClaimedCall.from_row reads
 # them: all that sending needs, so no query is made per call.
 CLAIM_COLUMNS = """
-    c.id, c.call_id, c.webhook_id, c.attempt_count, c.retry_count,
+    c.id, c.call_id, c.webhook_id, c.ordering_key, c.attempt_count,
+    c.retry_count,
     w.endpoint, w.method, w.secret, w.previous_secret,
     w.previous_secret_expires_at, e.key, e.sender_id, e.sender,
     s.subdomain, s.timezone
@@ -52,6 +53,20 @@ CLAIMABLE = """
 NEXT_DUE = """
     SELECT MIN(next_attempt_at) FROM webhooks_call
     WHERE status = 'pending' AND next_attempt_at > %s
+"""
+
+# Whether calls settled for good were holding up later calls of their
+# records: one query a batch, each key looked up in the call_order index
+# (VALUES columns are column1, column2 on SQLite and PostgreSQL alike).
+SUCCESSOR_WAITING = """
+    SELECT 1 FROM (VALUES {keys}) AS settled
+    WHERE EXISTS (
+        SELECT 1 FROM webhooks_call p
+        WHERE p.webhook_id = settled.column1
+          AND p.ordering_key = settled.column2
+          AND p.status = 'pending'
+    )
+    LIMIT 1
 """
 
 SET_LEASE = "UPDATE webhooks_call SET leased_until = %s WHERE id = %s"
@@ -99,6 +114,7 @@ class ClaimedCall:
     id: int
     call_id: str
     webhook_id: int
+    ordering_key: str
     attempt_count: int
     retry_count: int
     endpoint: str
@@ -118,12 +134,14 @@ class ClaimedCall:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ClaimedCall:
-        (id_, call_id, webhook_id, attempts, retries, endpoint, method, secret,
-         previous, expires, key, sender_id, sender, station, zone) = row  # fmt: skip
+        (id_, call_id, webhook_id, ordering_key, attempts, retries, endpoint,
+         method, secret, previous, expires, key, sender_id, sender, station,
+         zone) = row  # fmt: skip
         return cls(
             id=id_,
             call_id=str(uuid.UUID(str(call_id))),
             webhook_id=webhook_id,
+            ordering_key=ordering_key,
             attempt_count=attempts,
             retry_count=retries,
             endpoint=endpoint,
@@ -189,6 +207,16 @@ class Outcome:
     retry_count: int
     next_attempt_at: dt.datetime
     disable_webhook: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    # Webhooks whose last attempt in the batch failed: candidates for the
+    # endpoint health check.
+    failed_webhooks: set[int]
+    # A call settled for good had a later call of its record waiting, which
+    # may now be claimed.
+    unblocked: bool
 
 
 def aware(value: Any) -> dt.datetime | None:
@@ -266,42 +294,68 @@ class Claimer:
             with transaction.atomic(using=self.using), self.connection.cursor() as c:
                 c.executemany(SET_LEASE, rows)
 
-    def write_back(self, outcomes: Sequence[Outcome], now: dt.datetime) -> set[int]:
-        """Store outcomes, attempts and webhook health in one transaction.
-
-        Returns the ids of the webhooks that failed in this batch.
-        """
+    def write_back(self, outcomes: Sequence[Outcome], now: dt.datetime) -> WriteBack:
+        """Store outcomes, attempts and webhook health in one transaction."""
         if not outcomes:
-            return set()
-        with transaction.atomic(using=self.using), self.connection.cursor() as c:
-            c.executemany(WRITE_CALL, [self._call_row(o) for o in outcomes])
-            c.executemany(self.INSERT_ATTEMPT, [self._attempt_row(o) for o in outcomes])
-            succeeded, failed = webhook_health(outcomes)
-            c.executemany(
+            return WriteBack(set(), unblocked=False)
+        succeeded, failed = webhook_health(outcomes)
+        statements = [
+            (WRITE_CALL, [self._call_row(o) for o in outcomes]),
+            (self.INSERT_ATTEMPT, [self._attempt_row(o) for o in outcomes]),
+            (
                 WEBHOOK_SUCCEEDED,
                 [
                     (failures, self.param(at), self.param(since), webhook_id)
                     for webhook_id, (at, failures, since) in succeeded.items()
                 ],
-            )
-            c.executemany(
+            ),
+            (
                 WEBHOOK_FAILED,
                 [
                     (failures, self.param(since), webhook_id)
                     for webhook_id, (failures, since) in failed.items()
                 ],
-            )
-            c.executemany(
+            ),
+            (
                 DISABLE_WEBHOOK,
                 [
                     (False, GONE_REASON, self.param(now), o.call.webhook_id)
                     for o in outcomes
                     if o.disable_webhook
                 ],
+            ),
+        ]
+        # No savepoint: the worker already wraps this in its transaction.
+        atomic = transaction.atomic(using=self.using, savepoint=False)
+        with atomic, self.connection.cursor() as c:
+            for sql, rows in statements:
+                if rows:
+                    self.execute_rows(c, sql, rows)
+            unblocked = self._successor_waiting(
+                c, [o.call for o in outcomes if o.status != CallStatus.PENDING]
             )
-        return set(failed) | {
+        still_failing = set(failed) | {
             webhook_id for webhook_id, (_, n, _) in succeeded.items() if n
         }
+        return WriteBack(still_failing, unblocked)
+
+    def execute_rows(
+        self, cursor: CursorWrapper, sql: str, rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Run ``sql`` once for each of ``rows``."""
+        cursor.executemany(sql, rows)
+
+    def _successor_waiting(
+        self, cursor: CursorWrapper, settled: Sequence[ClaimedCall]
+    ) -> bool:
+        keys = sorted({(call.webhook_id, call.ordering_key) for call in settled})
+        if not keys:
+            return False
+        cursor.execute(
+            SUCCESSOR_WAITING.format(keys=", ".join(["(%s, %s)"] * len(keys))),
+            [value for key in keys for value in key],
+        )
+        return cursor.fetchone() is not None
 
     def _call_row(self, outcome: Outcome) -> tuple[Any, ...]:
         attempt = outcome.attempt

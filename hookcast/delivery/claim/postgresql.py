@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.db.backends.utils import CursorWrapper
 
 from hookcast.delivery.claim.base import (
@@ -57,3 +58,16 @@ class PostgreSQLClaimer(Claimer):
     ) -> list[ClaimedCall]:
         cursor.execute(claim, [*params, until])
         return [ClaimedCall.from_row(row) for row in cursor.fetchall()]
+
+    def execute_rows(
+        self, cursor: CursorWrapper, sql: str, rows: list[tuple[Any, ...]]
+    ) -> None:
+        """``executemany`` with server-side binding: psycopg prepares the
+        statement once and pipelines the rows. Django's client-side binding
+        quotes every value in Python, which took the CPU the sending loop
+        needs (measured: about half the CPU time per call)."""
+        with (
+            self.connection.wrap_database_errors,
+            psycopg.Cursor(self.connection.connection) as server_cursor,
+        ):
+            server_cursor.executemany(sql, rows)
