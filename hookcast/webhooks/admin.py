@@ -202,7 +202,7 @@ class WebhookAdmin(StationScopedAdmin):
         change: bool,
     ) -> None:
         if change and "enabled" in form.changed_data and obj.enabled:
-            _clear_health(obj)
+            obj.clear_health()
         super().save_model(request, obj, form, change)
 
     @admin.display(description="signing secret")
@@ -245,7 +245,7 @@ class WebhookAdmin(StationScopedAdmin):
         count = 0
         for webhook in queryset.filter(enabled=False):
             webhook.enabled = True
-            _clear_health(webhook)
+            webhook.clear_health()
             webhook.save()
             count += 1
         messages.success(request, f"Enabled {count} webhook(s).")
@@ -384,15 +384,6 @@ class WebhookAdmin(StationScopedAdmin):
             f"{since:%Y-%m-%d %H:%M} ({webhook.station.zone.key}) to be sent again.",
         )
         return self._back(webhook)
-
-
-def _clear_health(webhook: Webhook) -> None:
-    """Start an enabled-again webhook's health afresh, so the five days of
-    failures that disabled it do not disable it again at the next failure."""
-    webhook.disabled_reason = ""
-    webhook.disabled_at = None
-    webhook.consecutive_failures = 0
-    webhook.failing_since = None
 
 
 def _rotate(webhook: Webhook) -> None:

@@ -193,8 +193,7 @@ def update_webhook(
             setattr(webhook, name, value)
         if changes.get("enabled") and webhook.disabled_at is not None:
             # Enabled again by the station: the old reason no longer holds.
-            webhook.disabled_reason = ""
-            webhook.disabled_at = None
+            webhook.clear_health()
         save_validated(webhook)
     return render_webhook(webhook)
 

@@ -117,6 +117,14 @@ class Webhook(models.Model):
         )
         return self.secret
 
+    def clear_health(self) -> None:
+        """Start an enabled-again webhook's health afresh, so the days of
+        failures that disabled it do not disable it again at the next one."""
+        self.disabled_reason = ""
+        self.disabled_at = None
+        self.consecutive_failures = 0
+        self.failing_since = None
+
     def disable(self, reason: str) -> None:
         self.enabled = False
         self.disabled_reason = reason

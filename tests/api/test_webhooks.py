@@ -106,6 +106,9 @@ def test_patch_and_delete(api):
 def test_enabling_a_disabled_webhook_clears_the_reason(api, station):
     webhook = Webhook.objects.create(station=station, event="Listener.updated",
                                      endpoint="https://app.test/")  # fmt: skip
+    webhook.consecutive_failures = 40
+    webhook.failing_since = webhook.created_at
+    webhook.save()
     webhook.disable("Every attempt failed for 5 days.")
     shown = api.get(f"webhooks/{webhook.pk}").json()
     assert shown["disabled_reason"] == "Every attempt failed for 5 days."
@@ -116,6 +119,9 @@ def test_enabling_a_disabled_webhook_clears_the_reason(api, station):
     assert enabled["enabled"] is True
     assert enabled["disabled_reason"] == ""
     assert enabled["disabled_at"] is None
+    # Its health starts afresh, or the next failure would disable it again.
+    assert enabled["consecutive_failures"] == 0
+    assert enabled["failing_since"] is None
 
 
 def test_event_types_lists_every_event_key(api):
