@@ -17,7 +17,15 @@ from django.db import models
 
 def render_datetime(value: dt.datetime, zone: ZoneInfo) -> str:
     """``2020-03-18T17:41:56.555+11:00``: station time, ms, numeric offset."""
-    return value.astimezone(zone).isoformat(timespec="milliseconds")
+    local = value.astimezone(zone)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        # Local mean time, which zones used before standard time (Melbourne
+        # until 1895), has offsets with seconds that RFC 3339 cannot write;
+        # the same instant is written at the nearest whole-minute offset.
+        minutes = round(offset.total_seconds() / 60)
+        local = value.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
+    return local.isoformat(timespec="milliseconds")
 
 
 def render_value(

@@ -23,6 +23,8 @@ MELBOURNE = ZoneInfo("Australia/Melbourne")
         ("2020-03-18T06:41:56.555", MELBOURNE, "2020-03-18T17:41:56.555+11:00"),
         # Winter in Melbourne: standard time, +10:00.
         ("2020-07-01T00:00:00.000", MELBOURNE, "2020-07-01T10:00:00.000+10:00"),
+        # Local mean time (+9:39:52) is written at a whole-minute offset.
+        ("1890-01-01T00:00:00.000", MELBOURNE, "1890-01-01T09:40:00.000+09:40"),
         # Microseconds are cut to milliseconds, not rounded up.
         (
             "2020-01-01T00:00:00.999999",
