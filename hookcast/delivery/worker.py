@@ -395,13 +395,13 @@ class Worker:
 
     async def in_db(self, function: Callable[..., T], *args: object) -> T:
         return await self.loop.run_in_executor(
-            self.db, partial(on_db_thread, function, *args)
+            self.db, partial(on_db_thread, self.claimer, function, *args)
         )
 
 
-def on_db_thread(function: Callable[..., T], *args: object) -> T:
+def on_db_thread(claimer: Claimer, function: Callable[..., T], *args: object) -> T:
     try:
-        return function(*args)
+        return claimer.run(function, *args)
     except DatabaseError:
         # A broken connection is opened afresh on the next use.
         connection = connections["default"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.db import connections, transaction
@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from hookcast.webhooks.models import CallStatus, Method
+
+T = TypeVar("T")
 
 # The columns every claim selects, in the order ClaimedCall.from_row reads
 # them: all that sending needs, so no query is made per call.
@@ -242,6 +244,10 @@ class Claimer:
     @property
     def connection(self) -> BaseDatabaseWrapper:
         return connections[self.using]
+
+    def run(self, job: Callable[..., T], *args: Any) -> T:
+        """Run one database job of the worker (on its database thread)."""
+        return job(*args)
 
     def param(self, value: dt.datetime | None) -> Any:
         """A datetime as this database's raw SQL expects it."""
