@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,21 +60,16 @@ def listen_params(using: str = "default") -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-async def listen(
-    params: dict[str, Any],
-    wake: asyncio.Event,
-    on_connect: Callable[[], None] = lambda: None,
-) -> None:
+async def listen(params: dict[str, Any], wake: asyncio.Event) -> None:
     """``LISTEN`` on PostgreSQL until cancelled, reconnecting when the
-    connection drops. ``on_connect`` runs once listening, since calls added
-    while no connection listened would otherwise wait for the next poll."""
+    connection drops. Each (re)connection wakes the worker once too, for the
+    calls added while nobody listened."""
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(
                 autocommit=True, **params
             ) as connection:
                 await connection.execute(f"LISTEN {wakeup.CHANNEL}")
-                on_connect()
                 wake.set()
                 async for _ in connection.notifies():
                     wake.set()

@@ -46,15 +46,15 @@ from hookcast.delivery.claim import (
 )
 from hookcast.delivery.listen import in_process, listen, listen_params
 from hookcast.delivery.retry import Decision, Verdict, decide
-from hookcast.delivery.sender import Sender
+from hookcast.delivery.sender import MAX_CONNECTIONS, Sender
 from hookcast.webhooks.models import CallStatus
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Calls being sent at once across all hosts.
-MAX_IN_FLIGHT = 256
+# Calls being sent at once across all hosts: one connection each.
+MAX_IN_FLIGHT = MAX_CONNECTIONS
 # Calls leased per claim query: big enough to keep the pipe full, small
 # enough that a claim is quick.
 CLAIM_BATCH = 256
@@ -94,6 +94,8 @@ def run_worker(
 
 
 class Worker:
+    """One delivery loop and its state; ``run_worker`` runs it."""
+
     def __init__(self, *, in_process_wakeup: bool = False) -> None:
         self.in_process_wakeup = in_process_wakeup
         self.claimer: Claimer = claimer_for()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import ssl
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+import trustme
 from django.db import transaction
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -20,7 +22,7 @@ import hookcast
 from hookcast.records.models import Listener
 from hookcast.webhooks.models import Attempt, Call, Webhook
 from tests.delivery.conftest import make_webhook, settled, wait_until
-from tests.receiver import Received, Reply
+from tests.receiver import Received, Receiver, Reply
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -261,3 +263,31 @@ def test_later_changes_of_a_record_wait_for_its_earlier_call(station, receiver):
     assert names.index("Update 2") > names.index("Update 1", 1)
     attempts = Attempt.objects.filter(call__event__sender_id=first.pk)
     assert wait_until(lambda: attempts.filter(succeeded=True).count() == 2, "both")
+
+
+def test_a_refused_address_fails_at_once_with_the_reason(station, receiver, settings):  # type: ignore[no-untyped-def]
+    settings.HOOKCAST_ALLOWED_NETWORKS = []  # Loopback is refused again.
+    make_webhook(station, receiver, "Listener.created")
+
+    john(station)
+
+    call = settled(Call.objects.get())
+    assert call.status == "failed"
+    assert call.attempt_count == 1
+    assert "127.0.0.1" in call.attempts.get().error
+    assert receiver.received() == []
+
+
+def test_a_certificate_from_an_untrusted_authority_is_a_failure(station, settings):  # type: ignore[no-untyped-def]
+    settings.HOOKCAST_RETRY_SCHEDULE = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    with Receiver(context) as untrusted:
+        make_webhook(station, untrusted, "Listener.created")
+
+        john(station)
+
+        call = settled(Call.objects.get())
+    assert call.status == "failed"
+    assert "certificate" in call.last_error
+    assert untrusted.received() == []
