@@ -68,9 +68,6 @@ class Sender:
             timeout=aiohttp.ClientTimeout(
                 total=TOTAL_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S
             ),
-            # The URL is signed as it is: aiohttp must not re-encode it.
-            requote_redirect_url=False,
-            auto_decompress=True,
         )
         return self
 
@@ -86,6 +83,7 @@ class Sender:
     async def send(self, call: ClaimedCall) -> AttemptRecord:
         """Render, sign and send one attempt; never raises for a failed one."""
         now = timezone.now()
+        timestamp = int(now.timestamp())
         payload = Payload(
             event=call.event_key,
             sent_at=render_datetime(now, ZoneInfo(call.timezone)),
@@ -105,9 +103,9 @@ class Sender:
         headers = {
             "User-Agent": self.user_agent,
             "webhook-id": call.call_id,
-            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(
-                call.signing_secrets(now), call.call_id, int(now.timestamp()), content
+                call.signing_secrets(now), call.call_id, timestamp, content
             ),
         }
         if body:
@@ -124,7 +122,7 @@ class Sender:
         try:
             return await self._request(attempt, body, started)
         except DeliveryError as exc:
-            return _replace(
+            return dataclasses.replace(
                 attempt,
                 duration_ms=_elapsed_ms(started),
                 error=str(exc),
@@ -134,7 +132,7 @@ class Sender:
     async def _request(
         self, attempt: AttemptRecord, body: bytes, started: float
     ) -> AttemptRecord:
-        if len(attempt.url.encode()) > MAX_GET_URL_BYTES:
+        if attempt.method == "GET" and len(attempt.url.encode()) > MAX_GET_URL_BYTES:
             raise UndeliverableCall(
                 f"The GET URL would be {len(attempt.url.encode()):,} bytes, over "
                 f"the limit of {MAX_GET_URL_BYTES:,} that servers and proxies "
@@ -144,13 +142,14 @@ class Sender:
         try:
             async with self._session.request(
                 attempt.method,
+                # Sent byte for byte as signed: yarl must not re-encode it.
                 yarl.URL(attempt.url, encoded=True),
                 data=body or None,
                 headers=attempt.headers,
                 allow_redirects=False,
             ) as response:
                 response_body = await _read_capped(response.content)
-                return _replace(
+                return dataclasses.replace(
                     attempt,
                     duration_ms=_elapsed_ms(started),
                     status=response.status,
@@ -212,7 +211,3 @@ async def _read_capped(stream: aiohttp.StreamReader) -> bytes:
 
 def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
-
-
-def _replace(attempt: AttemptRecord, **changes: object) -> AttemptRecord:
-    return dataclasses.replace(attempt, **changes)  # type: ignore[arg-type]

@@ -71,6 +71,10 @@ DATABASE_RETRY_S = 1.0
 # Old calls are purged a small batch at a time, between other work.
 RETENTION_INTERVAL_S = 60.0
 RETENTION_BATCH = 500
+# After outcomes are written, the next call of the same record may be
+# claimable: the worker looks again within this long, rather than after every
+# write-back, which at thousands of calls a second would be a claim each.
+RECHECK_AFTER_WRITE_S = 0.05
 # How often the worker checks the ``stop`` event of its caller.
 STOP_CHECK_S = 0.05
 
@@ -113,6 +117,8 @@ class Worker:
         self.outcomes: list[Outcome] = []
         self.released: list[int] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        # Set when outcomes were written since the last claim.
+        self.recheck: asyncio.TimerHandle | None = None
 
     async def run(
         self, *, stop: threading.Event | None = None, handle_signals: bool = True
@@ -169,6 +175,9 @@ class Worker:
         poll_s: float = settings.HOOKCAST_POLL_INTERVAL_S
         while not self.stopping.is_set():
             self.wake.clear()
+            if self.recheck is not None:
+                self.recheck.cancel()  # This claim looks anyway.
+                self.recheck = None
             room = min(CLAIM_BATCH, MAX_HELD - len(self.held))
             try:
                 wait_s = await self.claim(room, poll_s) if room > 0 else poll_s
@@ -320,10 +329,9 @@ class Worker:
         async with self.flush_lock:
             outcomes, self.outcomes = self.outcomes, []
             released, self.released = self.released, []
-            unblocked = False
             try:
                 if outcomes:
-                    unblocked = await self.in_db(self.write_back, outcomes)
+                    await self.in_db(self.write_back, outcomes)
                 if released:
                     await self.in_db(self.claimer.set_lease, released, None)
             except DatabaseError as exc:
@@ -334,17 +342,15 @@ class Worker:
                 await asyncio.sleep(DATABASE_RETRY_S)
                 self.flush_needed.set()
                 return
-        if unblocked:
-            self.wake.set()
+        if outcomes and self.recheck is None:
+            self.recheck = self.loop.call_later(RECHECK_AFTER_WRITE_S, self.wake.set)
 
-    def write_back(self, outcomes: Sequence[Outcome]) -> bool:
-        """Write ``outcomes``; True if a later call of a record may now go."""
+    def write_back(self, outcomes: Sequence[Outcome]) -> None:
         now = timezone.now()
         with transaction.atomic(using=self.claimer.using):
-            written = self.claimer.write_back(outcomes, now)
-            if written.failed_webhooks:
-                health.disable_failing_webhooks(written.failed_webhooks, now)
-        return written.unblocked
+            failed = self.claimer.write_back(outcomes, now)
+            if failed:
+                health.disable_failing_webhooks(failed, now)
 
     async def renew_leases(self) -> None:
         """Keep the leases of held calls alive while they wait their turn, so

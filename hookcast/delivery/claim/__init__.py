@@ -13,7 +13,6 @@ from hookcast.delivery.claim.base import (
     ClaimedCall,
     Claimer,
     Outcome,
-    WriteBack,
 )
 
 __all__ = [
@@ -21,7 +20,6 @@ __all__ = [
     "ClaimedCall",
     "Claimer",
     "Outcome",
-    "WriteBack",
     "claimer_for",
 ]
 

@@ -57,20 +57,6 @@ NEXT_DUE = """
     WHERE status = 'pending' AND next_attempt_at > %s
 """
 
-# Whether calls settled for good were holding up later calls of their
-# records: one query a batch, each key looked up in the call_order index
-# (VALUES columns are column1, column2 on SQLite and PostgreSQL alike).
-SUCCESSOR_WAITING = """
-    SELECT 1 FROM (VALUES {keys}) AS settled
-    WHERE EXISTS (
-        SELECT 1 FROM webhooks_call p
-        WHERE p.webhook_id = settled.column1
-          AND p.ordering_key = settled.column2
-          AND p.status = 'pending'
-    )
-    LIMIT 1
-"""
-
 SET_LEASE = "UPDATE webhooks_call SET leased_until = %s WHERE id = %s"
 
 WRITE_CALL = """
@@ -211,16 +197,6 @@ class Outcome:
     disable_webhook: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class WriteBack:
-    # Webhooks whose last attempt in the batch failed: candidates for the
-    # endpoint health check.
-    failed_webhooks: set[int]
-    # A call settled for good had a later call of its record waiting, which
-    # may now be claimed.
-    unblocked: bool
-
-
 def aware(value: Any) -> dt.datetime | None:
     """A datetime read by raw SQL: SQLite gives naive UTC, as a datetime or as
     text depending on the column's declared type."""
@@ -300,10 +276,14 @@ class Claimer:
             with transaction.atomic(using=self.using), self.connection.cursor() as c:
                 c.executemany(SET_LEASE, rows)
 
-    def write_back(self, outcomes: Sequence[Outcome], now: dt.datetime) -> WriteBack:
-        """Store outcomes, attempts and webhook health in one transaction."""
+    def write_back(self, outcomes: Sequence[Outcome], now: dt.datetime) -> set[int]:
+        """Store outcomes, attempts and webhook health in one transaction.
+
+        Returns the webhooks whose last attempt in the batch failed: those
+        the endpoint health check looks at.
+        """
         if not outcomes:
-            return WriteBack(set(), unblocked=False)
+            return set()
         succeeded, failed = webhook_health(outcomes)
         statements = [
             (WRITE_CALL, [self._call_row(o) for o in outcomes]),
@@ -337,31 +317,15 @@ class Claimer:
             for sql, rows in statements:
                 if rows:
                     self.execute_rows(c, sql, rows)
-            unblocked = self._successor_waiting(
-                c, [o.call for o in outcomes if o.status != CallStatus.PENDING]
-            )
-        still_failing = set(failed) | {
+        return set(failed) | {
             webhook_id for webhook_id, (_, n, _) in succeeded.items() if n
         }
-        return WriteBack(still_failing, unblocked)
 
     def execute_rows(
         self, cursor: CursorWrapper, sql: str, rows: list[tuple[Any, ...]]
     ) -> None:
         """Run ``sql`` once for each of ``rows``."""
         cursor.executemany(sql, rows)
-
-    def _successor_waiting(
-        self, cursor: CursorWrapper, settled: Sequence[ClaimedCall]
-    ) -> bool:
-        keys = sorted({(call.webhook_id, call.ordering_key) for call in settled})
-        if not keys:
-            return False
-        cursor.execute(
-            SUCCESSOR_WAITING.format(keys=", ".join(["(%s, %s)"] * len(keys))),
-            [value for key in keys for value in key],
-        )
-        return cursor.fetchone() is not None
 
     def _call_row(self, outcome: Outcome) -> tuple[Any, ...]:
         attempt = outcome.attempt

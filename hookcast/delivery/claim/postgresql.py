@@ -20,13 +20,16 @@ from hookcast.delivery.claim.base import (
     Claimer,
 )
 
+# No ORDER BY in ``due``: on a backlog written since PostgreSQL last took
+# statistics, the planner then reads and sorts every due call before the
+# limit (109 ms against 8 ms a claim with 50,000 pending). Per-record order
+# comes from CLAIMABLE's NOT EXISTS, not from the order of a batch.
 CLAIM = f"""
     WITH due AS (
         SELECT c.id
         FROM webhooks_call c
         JOIN webhooks_webhook w ON w.id = c.webhook_id
         WHERE {CLAIMABLE} {{excluded}}
-        ORDER BY c.next_attempt_at
         LIMIT %s
         FOR UPDATE OF c SKIP LOCKED
     ),
