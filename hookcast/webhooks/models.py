@@ -137,7 +137,11 @@ class Webhook(models.Model):
 class Event(models.Model):
     """One record change, with the record's representation as it committed."""
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: events are reached through their calls, and a
+    # station is deleted rarely enough to scan for its events.
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=100, help_text="e.g. Listener.updated")
     sender_id = models.BigIntegerField()
     # The JSON text of the record's representation, stored once per event and
@@ -164,7 +168,10 @@ class Call(models.Model):
     call_id = models.UUIDField(
         "webhookCallId", default=uuid.uuid4, unique=True, editable=False
     )
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    # Indexed by call_station_time below, which leads with the station.
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="calls")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="calls")
     # Calls with the same webhook and ordering key go out in commit order:

@@ -14,6 +14,11 @@ from collections.abc import Callable
 from django.db import connections, transaction
 
 CHANNEL = "hookcast_calls"
+# Wakes PostgreSQL workers when the transaction commits; an expression, so a
+# larger statement can carry it without a round trip of its own. Identical
+# notifications in one transaction are folded into one by PostgreSQL, so a
+# bulk write wakes the workers once.
+NOTIFY = f"pg_notify('{CHANNEL}', '')"
 
 _listeners: list[Callable[[], None]] = []
 
@@ -34,9 +39,12 @@ def calls_added(using: str) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # Identical notifications in one transaction are folded into one
-            # by PostgreSQL, so a bulk write wakes the worker once.
-            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+            cursor.execute(f"SELECT {NOTIFY}")
+    wake_in_process(using)
+
+
+def wake_in_process(using: str) -> None:
+    """Wake this process's listeners once the current transaction commits."""
     if _listeners:
         transaction.on_commit(_wake_listeners, using=using)
 
