@@ -10,6 +10,12 @@ from django.views.generic import RedirectView
 from hookcast.api.v1 import api
 
 
+# The station documentation calls it the Administration panel.
+admin.site.site_header = "hookcast Administration panel"
+admin.site.site_title = "hookcast"
+admin.site.index_title = "Administration panel"
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
     """200 when the database answers, 503 when it does not."""
     try:
