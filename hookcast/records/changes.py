@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 
 class Action(models.TextChoices):
-    CREATED = "created", "The record was created."
-    UPDATED = "updated", "At least one field of the record changed."
-    DELETED = "deleted", "The record was deleted."
+    CREATED = "created", "created"  # The record was inserted.
+    UPDATED = "updated", "updated"  # At least one field of the record changed.
+    DELETED = "deleted", "deleted"  # The record was deleted.
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,9 +157,9 @@ class Event(models.Model):
 
 
 class CallStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for its first or next attempt."
-    DELIVERED = "delivered", "An attempt was answered with a 2xx."
-    FAILED = "failed", "Given up: attempts exhausted, or refused for good."
+    PENDING = "pending", "Pending"  # Waiting for its first or next attempt.
+    DELIVERED = "delivered", "Delivered"  # An attempt was answered with a 2xx.
+    FAILED = "failed", "Failed"  # Given up: attempts exhausted or refused for good.
 
 
 class Call(models.Model):
@@ -237,4 +237,4 @@ class Attempt(models.Model):
         indexes = [models.Index(fields=["call", "number"], name="attempt_call")]
 
     def __str__(self) -> str:
-        return f"{self.call_id} #{self.number}"
+        return f"Attempt {self.number}"

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('call_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='webhookCallId')),
                 ('ordering_key', models.CharField(max_length=120)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for its first or next attempt.'), ('delivered', 'An attempt was answered with a 2xx.'), ('failed', 'Given up: attempts exhausted, or refused for good.')], default='pending', max_length=10)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=10)),
                 ('attempt_count', models.PositiveIntegerField(default=0)),
                 ('retry_count', models.PositiveIntegerField(default=0)),
                 ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
