@@ -12,7 +12,7 @@ again cannot cure.
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import ssl
 import time
 from types import TracebackType
@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import yarl
 from django.conf import settings
-from django.utils import timezone
 
 import hookcast
 from hookcast.delivery.claim import AttemptRecord, ClaimedCall
@@ -42,6 +41,9 @@ TOTAL_TIMEOUT_S = 15
 MAX_RESPONSE_BODY_BYTES = 16 * 1024
 # Connections open at once across all hosts; the per-host cap is a setting.
 MAX_CONNECTIONS = 256
+# Parsed endpoint URLs kept at once; past this the cache starts afresh, which
+# costs one parse per endpoint.
+MAX_CACHED_URLS = 4096
 
 
 class UndeliverableCall(DeliveryError):
@@ -54,6 +56,7 @@ class Sender:
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
         self.user_agent = f"hookcast/{hookcast.__version__}"
+        self._urls: dict[str, yarl.URL] = {}
 
     async def __aenter__(self) -> Sender:
         # The guard checks every address before a socket connects to it
@@ -82,7 +85,7 @@ class Sender:
 
     async def send(self, call: ClaimedCall) -> AttemptRecord:
         """Render, sign and send one attempt; never raises for a failed one."""
-        now = timezone.now()
+        now = dt.datetime.now(dt.UTC)
         timestamp = int(now.timestamp())
         payload = Payload(
             event=call.event_key,
@@ -110,54 +113,78 @@ class Sender:
         }
         if body:
             headers["Content-Type"] = "application/json"
-        attempt = AttemptRecord(
+        method = call.method.value
+        started = time.monotonic()
+        status: int | None = None
+        response_headers: dict[str, str] = {}
+        response_body = ""
+        error = ""
+        retryable = True
+        try:
+            status, response_headers, response_body = await self._request(
+                method, url, headers, body
+            )
+        except DeliveryError as exc:
+            error = str(exc)
+            retryable = not isinstance(exc, UndeliverableCall)
+        # Built once, when all is known: a frozen record copied per field
+        # change cost a noticeable share of the sending loop.
+        return AttemptRecord(
             sent_at=now,
-            duration_ms=0,
-            method=call.method.value,
+            duration_ms=_elapsed_ms(started),
+            method=method,
             url=url,
             headers=headers,
             body=body.decode(),
+            status=status,
+            response_headers=response_headers,
+            response_body=response_body,
+            error=error,
+            retryable=retryable,
         )
-        started = time.monotonic()
-        try:
-            return await self._request(attempt, body, started)
-        except DeliveryError as exc:
-            return dataclasses.replace(
-                attempt,
-                duration_ms=_elapsed_ms(started),
-                error=str(exc),
-                retryable=not isinstance(exc, UndeliverableCall),
-            )
 
     async def _request(
-        self, attempt: AttemptRecord, body: bytes, started: float
-    ) -> AttemptRecord:
-        if attempt.method == "GET" and len(attempt.url.encode()) > MAX_GET_URL_BYTES:
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], str]:
+        """Send one request; its status, headers and (capped) body."""
+        if method == "GET" and len(url.encode()) > MAX_GET_URL_BYTES:
             raise UndeliverableCall(
-                f"The GET URL would be {len(attempt.url.encode()):,} bytes, over "
+                f"The GET URL would be {len(url.encode()):,} bytes, over "
                 f"the limit of {MAX_GET_URL_BYTES:,} that servers and proxies "
                 "accept; use a POST webhook for this event."
             )
         assert self._session is not None, "use Sender as an async context manager"
         try:
             async with self._session.request(
-                attempt.method,
-                # Sent byte for byte as signed: yarl must not re-encode it.
-                yarl.URL(attempt.url, encoded=True),
+                method,
+                self._url(url, cache=method == "POST"),
                 data=body or None,
-                headers=attempt.headers,
+                headers=headers,
                 allow_redirects=False,
             ) as response:
                 response_body = await _read_capped(response.content)
-                return dataclasses.replace(
-                    attempt,
-                    duration_ms=_elapsed_ms(started),
-                    status=response.status,
-                    response_headers=dict(response.headers),
-                    response_body=response_body.decode(errors="replace"),
+                return (
+                    response.status,
+                    dict(response.headers),
+                    response_body.decode(errors="replace"),
                 )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise translate(exc, urlsplit(attempt.url).hostname or "") from exc
+            raise translate(exc, urlsplit(url).hostname or "") from exc
+
+    def _url(self, url: str, *, cache: bool) -> yarl.URL:
+        """``url`` sent byte for byte as signed: yarl must not re-encode it.
+
+        A POST URL is the webhook's endpoint, the same for each of its calls,
+        so it is parsed once; a GET URL differs per call and is not kept.
+        """
+        if not cache:
+            return yarl.URL(url, encoded=True)
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= MAX_CACHED_URLS:
+                self._urls.clear()
+            parsed = self._urls[url] = yarl.URL(url, encoded=True)
+        return parsed
 
 
 def tls_context() -> ssl.SSLContext:
