@@ -9,7 +9,6 @@ from django.views.generic import RedirectView
 
 from hookcast.api.v1 import api
 
-
 # The station documentation calls it the Administration panel.
 admin.site.site_header = "hookcast Administration panel"
 admin.site.site_title = "hookcast"

@@ -104,11 +104,12 @@ class Record(models.Model):
         with transaction.atomic(using=using):
             stored = self._stored_values(using)
             adding = stored is None
-            if not adding:
+            if stored is not None:
                 changed = self._changed_fields(stored)
                 update_fields = kwargs.get("update_fields")
                 if update_fields is not None:
-                    changed &= {self._meta.get_field(n).attname for n in update_fields}
+                    attnames = {f.name: f.attname for f in self._meta.concrete_fields}
+                    changed &= {attnames[name] for name in update_fields}
                     kwargs["update_fields"] = {*update_fields, "updated_at"}
                 if not changed:
                     return

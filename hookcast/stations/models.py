@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import zoneinfo
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,7 +33,7 @@ def validate_timezone(value: str) -> None:
 
 
 class StationQuerySet(models.QuerySet["Station"]):
-    def visible_to(self, user: models.Model) -> StationQuerySet:
+    def visible_to(self, user: Any) -> StationQuerySet:
         """The stations a user may see: all for a superuser, else their own."""
         if getattr(user, "is_superuser", False):
             return self
