@@ -271,10 +271,11 @@ class Claimer:
     def set_lease(self, call_ids: Iterable[int], until: dt.datetime | None) -> None:
         """Extend the lease of calls still held, or clear it (``until`` None)
         to hand calls that were claimed but not sent back to the queue."""
-        rows = [(self.param(until), call_id) for call_id in call_ids]
+        at = self.param(until)
+        rows = [(at, call_id) for call_id in call_ids]
         if rows:
-            with transaction.atomic(using=self.using), self.connection.cursor() as c:
-                c.executemany(SET_LEASE, rows)
+            with transaction.atomic(using=self.using):
+                self.execute_rows(SET_LEASE, rows)
 
     def write_back(self, outcomes: Sequence[Outcome], now: dt.datetime) -> set[int]:
         """Store outcomes, attempts and webhook health in one transaction.
@@ -284,80 +285,103 @@ class Claimer:
         """
         if not outcomes:
             return set()
+        # Bound once per batch: looking the connection up per value cost as
+        # much as the rows themselves.
+        adapt = self.connection.ops.adapt_datetimefield_value
+        call_rows, attempt_rows = outcome_rows(outcomes, adapt)
         succeeded, failed = webhook_health(outcomes)
         statements = [
-            (WRITE_CALL, [self._call_row(o) for o in outcomes]),
-            (self.INSERT_ATTEMPT, [self._attempt_row(o) for o in outcomes]),
+            (WRITE_CALL, call_rows),
+            (self.INSERT_ATTEMPT, attempt_rows),
             (
                 WEBHOOK_SUCCEEDED,
                 [
-                    (failures, self.param(at), self.param(since), webhook_id)
+                    (failures, adapt(at), adapt(since), webhook_id)
                     for webhook_id, (at, failures, since) in succeeded.items()
                 ],
             ),
             (
                 WEBHOOK_FAILED,
                 [
-                    (failures, self.param(since), webhook_id)
+                    (failures, adapt(since), webhook_id)
                     for webhook_id, (failures, since) in failed.items()
                 ],
             ),
             (
                 DISABLE_WEBHOOK,
                 [
-                    (False, GONE_REASON, self.param(now), o.call.webhook_id)
+                    (False, GONE_REASON, adapt(now), o.call.webhook_id)
                     for o in outcomes
                     if o.disable_webhook
                 ],
             ),
         ]
         # No savepoint: the worker already wraps this in its transaction.
-        atomic = transaction.atomic(using=self.using, savepoint=False)
-        with atomic, self.connection.cursor() as c:
+        with transaction.atomic(using=self.using, savepoint=False):
             for sql, rows in statements:
                 if rows:
-                    self.execute_rows(c, sql, rows)
+                    self.execute_rows(sql, rows)
         return set(failed) | {
             webhook_id for webhook_id, (_, n, _) in succeeded.items() if n
         }
 
-    def execute_rows(
-        self, cursor: CursorWrapper, sql: str, rows: list[tuple[Any, ...]]
-    ) -> None:
-        """Run ``sql`` once for each of ``rows``."""
-        cursor.executemany(sql, rows)
+    def execute_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run ``sql`` once for each of ``rows``, inside a transaction."""
+        with self.connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
-    def _call_row(self, outcome: Outcome) -> tuple[Any, ...]:
-        attempt = outcome.attempt
-        delivered = outcome.status == CallStatus.DELIVERED
-        return (
-            outcome.status.value,
-            outcome.retry_count,
-            self.param(outcome.next_attempt_at),
-            self.param(attempt.sent_at),
-            attempt.status,
-            attempt.summary,
-            self.param(attempt.sent_at) if delivered else None,
-            outcome.call.id,
-        )
 
-    def _attempt_row(self, outcome: Outcome) -> tuple[Any, ...]:
-        attempt = outcome.attempt
-        return (
-            outcome.call.id,
-            outcome.call.attempt_count + 1,
-            self.param(attempt.sent_at),
-            attempt.duration_ms,
-            attempt.method,
-            attempt.url,
-            json.dumps(attempt.headers),
-            attempt.body,
-            attempt.status,
-            json.dumps(attempt.response_headers),
-            attempt.response_body,
-            attempt.error,
-            attempt.succeeded,
+def outcome_rows(
+    outcomes: Sequence[Outcome], adapt: Callable[[dt.datetime | None], Any]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The WRITE_CALL and INSERT_ATTEMPT rows of ``outcomes``, with datetimes
+    as ``adapt`` gives them to the database.
+
+    The hottest loop of the database thread, so each attempt's time is
+    converted once for the three columns that hold it.
+    """
+    call_rows = []
+    attempt_rows = []
+    dumps = json.dumps
+    delivered_status = CallStatus.DELIVERED
+    for outcome in outcomes:
+        attempt, call = outcome.attempt, outcome.call
+        sent_at = adapt(attempt.sent_at)
+        next_at = (
+            sent_at
+            if outcome.next_attempt_at is attempt.sent_at
+            else adapt(outcome.next_attempt_at)
         )
+        call_rows.append(
+            (
+                outcome.status.value,
+                outcome.retry_count,
+                next_at,
+                sent_at,
+                attempt.status,
+                attempt.summary,
+                sent_at if outcome.status is delivered_status else None,
+                call.id,
+            )
+        )
+        attempt_rows.append(
+            (
+                call.id,
+                call.attempt_count + 1,
+                sent_at,
+                attempt.duration_ms,
+                attempt.method,
+                attempt.url,
+                dumps(attempt.headers),
+                attempt.body,
+                attempt.status,
+                dumps(attempt.response_headers),
+                attempt.response_body,
+                attempt.error,
+                attempt.succeeded,
+            )
+        )
+    return call_rows, attempt_rows
 
 
 INSERT_ATTEMPT_COLUMNS = """

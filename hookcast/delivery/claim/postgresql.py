@@ -62,9 +62,7 @@ class PostgreSQLClaimer(Claimer):
         cursor.execute(claim, [*params, until])
         return [ClaimedCall.from_row(row) for row in cursor.fetchall()]
 
-    def execute_rows(
-        self, cursor: CursorWrapper, sql: str, rows: list[tuple[Any, ...]]
-    ) -> None:
+    def execute_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """``executemany`` with server-side binding: psycopg prepares the
         statement once and pipelines the rows. Django's client-side binding
         quotes every value in Python, which took the CPU the sending loop
