@@ -331,6 +331,13 @@ class Claimer:
             cursor.executemany(sql, rows)
 
 
+def repeats_a_call(sql: str, rows: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether WRITE_CALL ``rows`` hold a call twice: those must run a row at
+    a time, in order, where one statement for all rows would apply one of
+    them. (Its rows end with the call's id.)"""
+    return sql == WRITE_CALL and len({row[-1] for row in rows}) < len(rows)
+
+
 def outcome_rows(
     outcomes: Sequence[Outcome], adapt: Callable[[dt.datetime | None], Any]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

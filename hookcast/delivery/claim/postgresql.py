@@ -16,8 +16,11 @@ from hookcast.delivery.claim.base import (
     CLAIM_COLUMNS,
     CLAIMABLE,
     INSERT_ATTEMPT_COLUMNS,
+    SET_LEASE,
+    WRITE_CALL,
     ClaimedCall,
     Claimer,
+    repeats_a_call,
 )
 
 # No ORDER BY in ``due``: on a backlog written since PostgreSQL last took
@@ -52,6 +55,54 @@ INSERT_ATTEMPT = f"""
 """
 
 
+# The worker's batch statements over arrays, one array a column, in the order
+# of the rows ``base`` builds for WRITE_CALL, SET_LEASE and INSERT_ATTEMPT.
+# The arrays go in binary (``%b``): psycopg escapes each text element of an
+# array in the text format with a regular expression, which made the
+# statement five times slower than the server's own work.
+WRITE_CALLS = """
+    UPDATE webhooks_call c
+    SET status = v.status, attempt_count = c.attempt_count + 1,
+        retry_count = v.retry_count, next_attempt_at = v.next_attempt_at,
+        leased_until = NULL, last_attempt_at = v.last_attempt_at,
+        last_status_code = v.last_status_code, last_error = v.last_error,
+        delivered_at = v.delivered_at
+    FROM unnest(
+        %b::text[], %b::int[], %b::timestamptz[], %b::timestamptz[],
+        %b::int[], %b::text[], %b::timestamptz[], %b::bigint[]
+    ) AS v(
+        status, retry_count, next_attempt_at, last_attempt_at,
+        last_status_code, last_error, delivered_at, id
+    )
+    WHERE c.id = v.id
+"""
+SET_LEASES = """
+    UPDATE webhooks_call c SET leased_until = v.until
+    FROM unnest(%b::timestamptz[], %b::bigint[]) AS v(until, id)
+    WHERE c.id = v.id
+"""
+INSERT_ATTEMPTS = f"""
+    {INSERT_ATTEMPT_COLUMNS}
+    SELECT call_id, number, sent_at, duration_ms, request_method,
+        request_url, request_headers::jsonb, request_body, response_status,
+        response_headers::jsonb, response_body, error, succeeded
+    FROM unnest(
+        %b::bigint[], %b::int[], %b::timestamptz[], %b::int[], %b::text[],
+        %b::text[], %b::text[], %b::text[], %b::int[], %b::text[], %b::text[],
+        %b::text[], %b::bool[]
+    ) AS v(
+        call_id, number, sent_at, duration_ms, request_method, request_url,
+        request_headers, request_body, response_status, response_headers,
+        response_body, error, succeeded
+    )
+"""
+UNNESTED = {
+    WRITE_CALL: WRITE_CALLS,
+    SET_LEASE: SET_LEASES,
+    INSERT_ATTEMPT: INSERT_ATTEMPTS,
+}
+
+
 class PostgreSQLClaimer(Claimer):
     CLAIM = CLAIM
     INSERT_ATTEMPT = INSERT_ATTEMPT
@@ -63,12 +114,26 @@ class PostgreSQLClaimer(Claimer):
         return [ClaimedCall.from_row(row) for row in cursor.fetchall()]
 
     def execute_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """``executemany`` with server-side binding: psycopg prepares the
-        statement once and pipelines the rows. Django's client-side binding
-        quotes every value in Python, which took the CPU the sending loop
-        needs (measured: about half the CPU time per call)."""
+        """Run ``sql`` for each of ``rows``: as one statement over arrays
+        for the worker's batch statements, else with server-side binding
+        (psycopg prepares the statement once and pipelines the rows; Django's
+        client-side binding quoted every value in Python, which took the CPU
+        the sending loop needs).
+
+        One statement over arrays instead of a pipelined statement a row
+        halves the time of a write-back (measured for 100 attempts: 4 ms
+        against 9 ms), and claims wait behind write-backs on the database
+        thread.
+        """
+        arrays = UNNESTED.get(sql)
+        if arrays is not None and repeats_a_call(sql, rows):
+            arrays = None
         with (
             self.connection.wrap_database_errors,
             psycopg.Cursor(self.connection.connection) as server_cursor,
         ):
-            server_cursor.executemany(sql, rows)
+            if arrays is None:
+                server_cursor.executemany(sql, rows)
+            else:
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                server_cursor.execute(arrays, columns)

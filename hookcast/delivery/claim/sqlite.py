@@ -30,6 +30,7 @@ from hookcast.delivery.claim.base import (
     WRITE_CALL,
     ClaimedCall,
     Claimer,
+    repeats_a_call,
 )
 
 T = TypeVar("T")
@@ -130,13 +131,12 @@ class SQLiteClaimer(Claimer):
         """
         connection = self.connection
         many = MULTI_ROW.get(sql) if MULTI_ROW_UPDATES else None
+        if many is not None and repeats_a_call(sql, rows):
+            many = None
         with connection.wrap_database_errors:
             cursor = connection.connection.cursor()
             try:
-                if many is None or (
-                    many is WRITE_CALLS and len({row[-1] for row in rows}) < len(rows)
-                ):
-                    # A call twice in one batch needs its updates in order.
+                if many is None:
                     cursor.executemany(qmark(sql), rows)
                     return
                 for start in range(0, len(rows), ROWS_PER_STATEMENT):
