@@ -79,8 +79,8 @@ class CircuitBreaker:
 
         While open, no. Once the cool-down has passed, yes for exactly one
         call, the probe, and no again until it has been reported; so every
-        call allowed must be reported with ``record_success`` or
-        ``record_failure``.
+        call allowed must be reported with ``record_success``,
+        ``record_failure`` or ``record_not_its_fault``.
         """
         state = self._hosts.get(host)
         if state is None or not state.is_open:
@@ -118,6 +118,15 @@ class CircuitBreaker:
             self._open(host, state, self.base_cooldown_s)
         # Otherwise it is a call that was already out when the breaker
         # opened: it does not extend the pause, the host was not tried since.
+
+    def record_not_its_fault(self, host: str) -> None:
+        """A call to ``host`` failed for a reason that says nothing about the
+        host (its address is refused, the GET URL is over the limit): it
+        neither counts as a failure nor closes the breaker. A probe that
+        ended this way tried nothing, so the next call may probe."""
+        state = self._hosts.get(host)
+        if state is not None:
+            state.probing = False
 
     def paused_hosts(self) -> set[str]:
         """The hosts whose calls must not be claimed now: open and cooling

@@ -314,8 +314,11 @@ class Worker:
         )
         if attempt.succeeded:
             self.breaker.record_success(call.host)
-        else:
+        elif attempt.retryable:
             self.breaker.record_failure(call.host)
+        else:
+            # Refused before anything was sent: the host is not to blame.
+            self.breaker.record_not_its_fault(call.host)
         log_outcome(call, attempt, decision)
         self.let_go(call)
         self.outcomes.append(

@@ -21,7 +21,8 @@ def run(steps: str) -> list[object]:
     """Play ``steps`` against a breaker (threshold 3, cool-down 10 s up to
     40 s) and return what each question step answered.
 
-    Steps, separated by spaces: ``F`` a failure, ``S`` a success, ``+N`` N
+    Steps, separated by spaces: ``F`` a failure, ``S`` a success, ``X`` a
+    failure that is not the host's (a refused address), ``+N`` N
     seconds pass, ``?`` does ``allows(HOST)`` (answered ``Y``/``N``), ``P``
     is HOST among ``paused_hosts()`` (answered ``paused``/``-``).
     """
@@ -33,6 +34,8 @@ def run(steps: str) -> list[object]:
     for step in steps.split():
         if step == "F":
             breaker.record_failure(HOST)
+        elif step == "X":
+            breaker.record_not_its_fault(HOST)
         elif step == "S":
             breaker.record_success(HOST)
         elif step.startswith("+"):
@@ -77,6 +80,13 @@ def run(steps: str) -> list[object]:
         ("F F F +5 F F +5 ?", "Y"),
         # A success of a call that was already out closes it too.
         ("F F F S ? P", "Y -"),
+        # Failures that are not the host's do not count towards opening it...
+        ("X X X ? P", "Y -"),
+        ("F F X ? P", "Y -"),
+        # ...nor reset the count of those that are.
+        ("F F X F ? P", "N paused"),
+        # A probe that ends so tried nothing: the next call probes instead.
+        ("F F F +10 ? X P ? P", "Y - Y paused"),
     ],
 )
 def test_breaker(steps, answers):

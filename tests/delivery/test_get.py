@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from hookcast.delivery.breaker import BASE_COOLDOWN_S, THRESHOLD
 from hookcast.records.models import Listener
 from hookcast.webhooks.models import Call
 from hookcast.webhooks.payload import MAX_GET_URL_BYTES
@@ -123,13 +124,12 @@ def test_get_calls_verify_with_standard_webhooks(station, receiver):  # type: ig
     assert "Content-Type" not in request.headers
 
 
-def test_get_url_over_the_limit_fails_without_being_sent(station, receiver):  # type: ignore[no-untyped-def]
-    make_webhook(station, receiver, "Listener.created", path="/get", method="GET")
+def listener_over_the_limit(station) -> Listener:  # type: ignore[no-untyped-def]
+    """A listener whose GET call's URL is over MAX_GET_URL_BYTES."""
     # Each € is nine bytes once percent-encoded; address1, address2 and suburb
     # also appear in full_address.
     long = "€" * 100
-
-    Listener.objects.create(
+    return Listener.objects.create(
         station=station,
         first_name=long,
         last_name=long,
@@ -137,6 +137,12 @@ def test_get_url_over_the_limit_fails_without_being_sent(station, receiver):  # 
         address2=long * 2,
         suburb=long,
     )
+
+
+def test_get_url_over_the_limit_fails_without_being_sent(station, receiver):  # type: ignore[no-untyped-def]
+    make_webhook(station, receiver, "Listener.created", path="/get", method="GET")
+
+    listener_over_the_limit(station)
 
     call = settled(Call.objects.get())
     assert call.status == "failed"
@@ -147,3 +153,20 @@ def test_get_url_over_the_limit_fails_without_being_sent(station, receiver):  # 
     assert attempt.response_status is None
     assert call.last_error == attempt.error
     assert receiver.received() == []
+
+
+def test_urls_over_the_limit_do_not_pause_their_host(station, receiver):  # type: ignore[no-untyped-def]
+    # The host did nothing wrong, so the circuit breaker must not count these
+    # failures; were it to, the host would be paused for BASE_COOLDOWN_S,
+    # longer than the receiver waits below.
+    make_webhook(station, receiver, "Listener.created", path="/get", method="GET")
+    make_webhook(station, receiver, "Listener.updated", path="/hook")
+    listeners = [listener_over_the_limit(station) for _ in range(THRESHOLD + 1)]
+    for call in Call.objects.all():
+        assert settled(call).status == "failed"
+
+    listener = listeners[0]
+    listener.first_name = "John"
+    listener.save()
+
+    assert receiver.wait_for(1, "/hook", timeout_s=BASE_COOLDOWN_S / 2)
