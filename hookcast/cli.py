@@ -154,12 +154,13 @@ def _serve() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    print(
-        f"hookcast is serving http://{settings.HOOKCAST_HOST}:"
-        f"{settings.HOOKCAST_PORT}/admin/ (Ctrl-C stops it).",
-        flush=True,
-    )
+    # A stop may come as soon as the line below is out: it is inside the try.
     try:
+        print(
+            f"hookcast is serving http://{settings.HOOKCAST_HOST}:"
+            f"{settings.HOOKCAST_PORT}/admin/ (Ctrl-C stops it).",
+            flush=True,
+        )
         server.run()
     except KeyboardInterrupt:
         pass

@@ -36,7 +36,7 @@ def log_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Site administration").wait_for()
+    page.get_by_role("heading", name="Administration panel", exact=True).wait_for()
 
 
 def open_new_webhook_form(page: Any) -> None:
