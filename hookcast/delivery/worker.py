@@ -61,8 +61,13 @@ CLAIM_BATCH = 256
 # Calls held (claimed, not yet decided) at once.
 MAX_HELD = 1024
 # A host drops out of claims once this many times its in-flight cap are
-# held for it, so one busy endpoint cannot fill the worker.
-HOST_BACKLOG_FACTOR = 4
+# held for it, so one busy endpoint cannot fill the worker (16 times the
+# default cap of 16 is a quarter of MAX_HELD). It is also what a host has
+# queued when the next claim for it starts, and that claim may wait behind
+# a write-back on the database thread: at 4 times the cap (64 calls, some
+# 15 ms of sending to a fast endpoint) its senders ran out of calls before
+# nearly every claim landed.
+HOST_BACKLOG_FACTOR = 16
 # How long calls in flight may take to finish after SIGTERM: longer than one
 # attempt's 15 s timeout, shorter than the 30 s most supervisors wait.
 SHUTDOWN_GRACE_S = 20.0
