@@ -227,7 +227,9 @@ def translate(exc: BaseException, host: str) -> DeliveryError:
 async def _read_capped(stream: aiohttp.StreamReader) -> bytes:
     chunks: list[bytes] = []
     left = MAX_RESPONSE_BODY_BYTES
-    while left > 0:
+    while left > 0 and not stream.at_eof():
+        # at_eof: a small body usually comes with its end, and asking for
+        # more would cost another read to learn there is none.
         chunk = await stream.read(left)
         if not chunk:
             break

@@ -315,7 +315,7 @@ class Worker:
             retry_count=call.retry_count,
             schedule=settings.HOOKCAST_RETRY_SCHEDULE,
             jitter=settings.HOOKCAST_RETRY_JITTER,
-            now=timezone.now(),
+            now=dt.datetime.now(dt.UTC),
         )
         if attempt.succeeded:
             self.breaker.record_success(call.host)
@@ -442,6 +442,8 @@ def on_db_thread(claimer: Claimer, function: Callable[..., T], *args: object) ->
 
 
 def log_outcome(call: ClaimedCall, attempt: AttemptRecord, decision: Decision) -> None:
+    if decision.verdict is Verdict.DELIVERED and not logger.isEnabledFor(logging.INFO):
+        return  # Thousands a second: not even the arguments are built.
     extra = {"host": call.host, "webhook_call_id": call.call_id}
     result = f"HTTP {attempt.status}" if attempt.status else attempt.summary
     if decision.verdict is Verdict.DELIVERED:

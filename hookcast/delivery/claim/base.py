@@ -8,6 +8,7 @@ both and lives here. Everything runs on the worker's one database thread.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -118,7 +119,7 @@ class ClaimedCall:
     host: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "host", urlsplit(self.endpoint).hostname or "")
+        object.__setattr__(self, "host", host_of(self.endpoint))
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ClaimedCall:
@@ -127,7 +128,7 @@ class ClaimedCall:
          zone) = row  # fmt: skip
         return cls(
             id=id_,
-            call_id=str(uuid.UUID(str(call_id))),
+            call_id=canonical_uuid(call_id),
             webhook_id=webhook_id,
             ordering_key=ordering_key,
             attempt_count=attempts,
@@ -195,6 +196,25 @@ class Outcome:
     retry_count: int
     next_attempt_at: dt.datetime
     disable_webhook: bool = False
+
+
+# Endpoints whose host is kept: a claim's calls mostly share a few.
+HOST_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=HOST_CACHE_SIZE)
+def host_of(endpoint: str) -> str:
+    return urlsplit(endpoint).hostname or ""
+
+
+def canonical_uuid(value: Any) -> str:
+    """A call id as raw SQL reads it (a UUID from PostgreSQL, 32 hex digits
+    from SQLite) in its hyphenated form; without parsing it, for SQLite's,
+    since every claimed call needs it."""
+    if isinstance(value, str) and len(value) == 32:
+        value = value.lower()
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(uuid.UUID(str(value)))
 
 
 def aware(value: Any) -> dt.datetime | None:
