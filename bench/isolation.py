@@ -1,6 +1,6 @@
 """Benchmark of isolation: a dead endpoint must not slow the healthy ones.
 
-    python bench/isolation.py [--calls-per-endpoint 2000]
+    python bench/isolation.py [--calls-per-endpoint 12000]
 
 Ten loopback endpoints, each its own host (127.0.0.2 to 127.0.0.11): nine
 healthy HTTPS receivers and one that accepts connections and never answers.
@@ -61,7 +61,10 @@ def dead_endpoint(host: str) -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls-per-endpoint", type=int, default=2000)
+    # Enough for the healthy endpoints to take about 20 s, several times the
+    # 5 s a call to the dead endpoint takes to fail, so the breaker opens and
+    # probes while they are measured.
+    parser.add_argument("--calls-per-endpoint", type=int, default=12_000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.child:
