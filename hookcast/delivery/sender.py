@@ -71,6 +71,9 @@ class Sender:
             timeout=aiohttp.ClientTimeout(
                 total=TOTAL_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S
             ),
+            # A receiver must not be able to set cookies that later calls,
+            # perhaps of another station, would carry back to it.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self
 

@@ -129,6 +129,23 @@ def test_after_a_rotation_both_secrets_verify(station, receiver):  # type: ignor
         StandardWebhook(secret).verify(request.body, request.headers)
 
 
+def test_cookies_a_receiver_sets_are_never_sent_back(station, receiver):  # type: ignore[no-untyped-def]
+    # By host name: cookies of a bare IP address are refused anyway.
+    Webhook.objects.create(
+        station=station,
+        event="Listener.created",
+        endpoint=f"https://localhost:{receiver.port}/hook",
+    )
+    receiver.script("/hook", Reply(headers={"Set-Cookie": "session=abc; Path=/"}))
+
+    john(station)
+    receiver.wait_for(1)
+    john(station)
+
+    second = receiver.wait_for(2)[1]
+    assert "Cookie" not in second.headers
+
+
 def test_a_failing_receiver_is_retried_until_it_succeeds(station, receiver):  # type: ignore[no-untyped-def]
     make_webhook(station, receiver, "Listener.created")
     receiver.script("/hook", Reply(500), Reply(503, body=b"busy"))
