@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db.models import Max, Min, QuerySet
@@ -59,9 +60,10 @@ def fill(webhook: Webhook, calls: int) -> None:
 
 def drain(pending: QuerySet[Call], worker_env: dict[str, str] | None = None) -> None:
     """Run ``hookcast worker`` until none of ``pending`` is pending."""
-    worker = subprocess.Popen(
-        ["hookcast", "worker"], env=worker_env or os.environ.copy()
-    )
+    env = worker_env or os.environ.copy()
+    # The worker's log goes to a file beside the data, not over the figures.
+    log = (Path(env.get("HOOKCAST_DATA_DIR", ".")) / "worker.log").open("ab")
+    worker = subprocess.Popen(["hookcast", "worker"], env=env, stderr=log)
     try:
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while pending.filter(status=CallStatus.PENDING).exists():
@@ -78,6 +80,7 @@ def drain(pending: QuerySet[Call], worker_env: dict[str, str] | None = None) -> 
             worker.wait(60)
         except subprocess.TimeoutExpired:
             worker.kill()
+        log.close()
 
 
 def delivery_rate(webhooks: Sequence[Webhook]) -> tuple[int, float]:

@@ -16,8 +16,10 @@ For each database it prints:
   by NOTIFY; on SQLite it runs in the same process as the writes, as under
   ``hookcast up``.
 
-Everything runs on loopback; PostgreSQL runs use a scratch database
-``hookcast_bench`` on the local server.
+The worker logs at WARNING unless ``--worker-log-level INFO`` is given: at
+INFO, hookcast's default, it writes a line per delivery, and that is then
+measured too. Everything runs on loopback; PostgreSQL runs use a scratch
+database ``hookcast_bench`` on the local server.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=50_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--worker-log-level", default="WARNING", help="INFO logs every delivery"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--ceiling", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -96,7 +101,7 @@ def main() -> int:
             env = {
                 **os.environ,
                 "HOOKCAST_DATA_DIR": data,
-                "HOOKCAST_LOG_LEVEL": "WARNING",
+                "HOOKCAST_LOG_LEVEL": args.worker_log_level,
             }
             if backend == "postgresql":
                 env["HOOKCAST_DATABASE_URL"] = fresh_postgresql_database()
@@ -117,7 +122,7 @@ def main() -> int:
                 text=True,
             ).stdout
             results[backend] = json.loads(out.strip().splitlines()[-1])
-    report(results, args.calls)
+    report(results, args.calls, args.worker_log_level)
     return 0
 
 
@@ -130,9 +135,14 @@ def fresh_postgresql_database() -> str:
     return POSTGRESQL_ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
 
 
-def report(results: dict[str, dict[str, float | str]], calls: int) -> None:
+def report(
+    results: dict[str, dict[str, float | str]], calls: int, log_level: str
+) -> None:
     print()
-    print(f"hookcast delivery benchmark: {calls:,} calls, {CONNECTIONS} connections")
+    print(
+        f"hookcast delivery benchmark: {calls:,} calls, {CONNECTIONS} connections, "
+        f"worker log level {log_level}"
+    )
     for backend, r in results.items():
         print(f"\n[{backend}] receiver: {r['receiver']}")
         ratio = float(r["worker_rate"]) / float(r["ceiling_rate"])
