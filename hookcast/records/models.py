@@ -8,6 +8,7 @@ through ``save()`` one record at a time or are refused.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -92,11 +93,17 @@ class Record(models.Model):
     def represent(self, zone: ZoneInfo | None = None) -> dict[str, Any]:
         """The record's JSON representation, datetimes in ``zone``."""
         zone = zone or self.station.zone
-        fields = {f.attname: f for f in self._meta.concrete_fields}
         return {
-            name: render_value(fields.get(name), getattr(self, name), zone)
-            for name in self.representation_fields
+            name: render_value(field, getattr(self, name), zone)
+            for name, field in self._representation()
         }
+
+    @classmethod
+    @functools.cache
+    def _representation(cls) -> list[tuple[str, models.Field[Any, Any] | None]]:
+        """Each representation key with its field (None for a property)."""
+        fields = {f.attname: f for f in cls._meta.concrete_fields}
+        return [(name, fields.get(name)) for name in cls.representation_fields]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
