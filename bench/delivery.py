@@ -40,7 +40,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from receivers import free_port, make_tls, receivers, wait_listening
+from receivers import (
+    PYTHON_RECEIVER,
+    free_port,
+    make_tls,
+    receivers,
+    wait_listening,
+)
 
 POSTGRESQL_ADMIN_URL = os.environ.get(
     "HOOKCAST_BENCH_POSTGRESQL", "postgresql://127.0.0.1:5432/test"
@@ -53,26 +59,6 @@ TARGET_P50_MS = 20.0
 LATENCY_RATE_PER_S = 200
 LATENCY_SECONDS = 10
 SAVES = 1000
-
-
-RECORDING_RECEIVER = """\
-import json, ssl, sys, time
-from aiohttp import web
-
-async def ok(request):
-    body = await request.read()
-    now = time.time()
-    sys.stdout.write("%d %.6f\\n" % (json.loads(body)["sender_id"], now))
-    sys.stdout.flush()
-    return web.Response(text="ok")
-
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain(sys.argv[3], sys.argv[4])
-app = web.Application()
-app.router.add_route("*", "/{tail:.*}", ok)
-web.run_app(app, host=sys.argv[1], port=int(sys.argv[2]), ssl_context=context,
-            print=None, access_log=None)
-"""
 
 
 # -- the parent: one child process per database ------------------------------
@@ -308,10 +294,10 @@ def latency(backend: str) -> dict[str, float | str]:
         os.environ["HOOKCAST_CA_BUNDLE"] = str(tls.ca_bundle)
         port = free_port()
         script = directory / "receiver.py"
-        script.write_text(RECORDING_RECEIVER)
+        script.write_text(PYTHON_RECEIVER)
         receiver = subprocess.Popen(
             [sys.executable, str(script), "127.0.0.1", str(port),
-             str(directory / "cert.pem"), str(directory / "key.pem")],
+             str(directory / "cert.pem"), str(directory / "key.pem"), "record"],
             stdout=subprocess.PIPE,
             text=True,
         )  # fmt: skip

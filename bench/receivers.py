@@ -52,12 +52,20 @@ NGINX_SERVER = """\
     }}
 """
 
+# Arguments: host, port, certificate, key, and "record" to print each
+# call's sender_id and the time it arrived, for latency measurements.
 PYTHON_RECEIVER = """\
-import ssl, sys
+import json, ssl, sys, time
 from aiohttp import web
 
+RECORD = sys.argv[5:] == ["record"]
+
 async def ok(request):
-    await request.read()
+    body = await request.read()
+    if RECORD:
+        now = time.time()
+        sys.stdout.write("%d %.6f\\n" % (json.loads(body)["sender_id"], now))
+        sys.stdout.flush()
     return web.Response(text="ok")
 
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
