@@ -47,6 +47,7 @@ from hookcast.delivery.claim import (
 from hookcast.delivery.listen import in_process, listen, listen_params
 from hookcast.delivery.retry import Decision, Verdict, decide
 from hookcast.delivery.sender import MAX_CONNECTIONS, Sender
+from hookcast.stations import idempotency
 from hookcast.webhooks.models import CallStatus
 
 logger = logging.getLogger(__name__)
@@ -398,6 +399,11 @@ class Worker:
                 while (
                     await self.in_db(retention.purge_batch, before, RETENTION_BATCH)
                     == RETENTION_BATCH
+                ):
+                    await asyncio.sleep(0)
+                while (
+                    await self.in_db(idempotency.purge_expired)
+                    == idempotency.PURGE_BATCH
                 ):
                     await asyncio.sleep(0)
             except DatabaseError as exc:

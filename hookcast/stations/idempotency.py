@@ -20,9 +20,9 @@ from django.utils import timezone
 from hookcast.stations.models import IdempotencyKey, Station
 
 KEY_LIFETIME = dt.timedelta(hours=24)
-# Not yet: a batch purge of expired keys; each is deleted when its key is
-# used again, so the table grows with distinct keys until the purge command
-# learns to remove them.
+# Expired keys are deleted this many at a time (``purge_expired``): they hold
+# the responses, listeners' personal data among them.
+PURGE_BATCH = 500
 
 Response = tuple[int, Any]
 
@@ -80,3 +80,19 @@ def _replay(stored: IdempotencyKey, print_: str) -> Response:
             "use a new key for a new request."
         )
     return stored.response_status, json.loads(stored.response_body)
+
+
+def purge_expired(now: dt.datetime | None = None, *, using: str = "default") -> int:
+    """Delete up to ``PURGE_BATCH`` keys older than ``KEY_LIFETIME``; return
+    how many were deleted. The delivery worker calls it now and then."""
+    before = (now or timezone.now()) - KEY_LIFETIME
+    expired = list(
+        IdempotencyKey.objects.using(using)
+        .filter(created_at__lt=before)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:PURGE_BATCH]
+    )
+    if not expired:
+        return 0
+    IdempotencyKey.objects.using(using).filter(id__in=expired).delete()
+    return len(expired)
