@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from hookcast.records.registry import event_keys
 from hookcast.stations.models import Station
-from hookcast.webhooks.signing import generate_secret
+from hookcast.webhooks.signing import current_secrets, generate_secret
 from hookcast.webhooks.validation import MAX_ENDPOINT_LENGTH, validate_endpoint
 
 # How long the secret before a rotation keeps signing (issue: admin panel).
@@ -96,11 +96,12 @@ class Webhook(models.Model):
     def signing_secrets(self, now: dt.datetime | None = None) -> list[str]:
         """The secrets that sign a call now: the current one, and the
         previous one for a day after a rotation."""
-        now = now or timezone.now()
-        expires = self.previous_secret_expires_at
-        if self.previous_secret and expires and expires > now:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
+        return current_secrets(
+            self.secret,
+            self.previous_secret,
+            self.previous_secret_expires_at,
+            now or timezone.now(),
+        )
 
     def rotate_secret(self) -> str:
         """Replace the secret; the old one keeps signing for 24 hours."""

@@ -9,6 +9,7 @@ is how both secrets sign during a rotation.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -28,6 +29,19 @@ def generate_secret() -> str:
 
 
 @functools.lru_cache(maxsize=SECRET_KEY_CACHE_SIZE)
+def current_secrets(
+    secret: str,
+    previous: str,
+    previous_expires_at: dt.datetime | None,
+    now: dt.datetime,
+) -> list[str]:
+    """The secrets that sign a call at ``now``: the current one, and the one
+    before a rotation until it expires."""
+    if previous and previous_expires_at and previous_expires_at > now:
+        return [secret, previous]
+    return [secret]
+
+
 def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from hookcast.webhooks.models import CallStatus, Method
+from hookcast.webhooks.signing import current_secrets
 
 T = TypeVar("T")
 
@@ -146,12 +147,10 @@ class ClaimedCall:
         )
 
     def signing_secrets(self, now: dt.datetime) -> list[str]:
-        """As ``Webhook.signing_secrets``: the previous secret signs too for a
-        day after a rotation."""
-        expires = self.previous_secret_expires_at
-        if self.previous_secret and expires and expires > now:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
+        """As ``Webhook.signing_secrets``, from the claimed columns."""
+        return current_secrets(
+            self.secret, self.previous_secret, self.previous_secret_expires_at, now
+        )
 
 
 @dataclass(frozen=True, slots=True)
