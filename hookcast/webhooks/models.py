@@ -9,6 +9,8 @@ Attempt  one HTTP request of a call and what came back
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -163,11 +165,25 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed"  # Given up: attempts exhausted or refused for good.
 
 
+def new_call_id() -> uuid.UUID:
+    """A fresh webhookCallId: a version 7 UUID (RFC 9562), 48 bits of the
+    time in milliseconds and 74 random bits.
+
+    Time-ordered, so the calls of one change land side by side in the
+    call_id index instead of on random pages of it: with version 4 ids, a
+    save with three webhooks wrote three index pages where one now does.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # variant 10 (RFC 9562)
+    return uuid.UUID(int=value)
+
+
 class Call(models.Model):
     """One event for one webhook, retried until it lands or is given up."""
 
     call_id = models.UUIDField(
-        "webhookCallId", default=uuid.uuid4, unique=True, editable=False
+        "webhookCallId", default=new_call_id, unique=True, editable=False
     )
     # Indexed by call_station_time below, which leads with the station.
     station = models.ForeignKey(
@@ -201,13 +217,16 @@ class Call(models.Model):
                 name="call_due",
                 condition=models.Q(status="pending"),
             ),
+            # The record, then the id: the calls of one change are appended
+            # side by side, to one page of this index, not one per webhook.
             models.Index(
-                fields=["webhook", "ordering_key", "id"],
+                fields=["ordering_key", "id", "webhook"],
                 name="call_order",
                 condition=models.Q(status="pending"),
             ),
+            # Retention goes by id, which grows with created_at, so no index
+            # of its own on created_at (each index is a page per change).
             models.Index(fields=["station", "created_at"], name="call_station_time"),
-            models.Index(fields=["created_at"], name="call_created"),
         ]
 
     def __str__(self) -> str:

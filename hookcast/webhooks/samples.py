@@ -24,7 +24,7 @@ from django.db import router, transaction
 from hookcast.records.models import Record
 from hookcast.records.registry import record_type
 from hookcast.webhooks import wakeup
-from hookcast.webhooks.models import Call, Event, Webhook
+from hookcast.webhooks.models import Call, Event, Webhook, new_call_id
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def send_test_call(webhook: Webhook) -> Call:
     representation = json.dumps(
         sender.represent(webhook.station.zone), ensure_ascii=False
     )
-    call_id = uuid.uuid4()
+    call_id = new_call_id()
     with transaction.atomic(using=using):
         event = Event.objects.using(using).create(
             station_id=webhook.station_id,

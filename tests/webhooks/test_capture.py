@@ -89,6 +89,24 @@ def test_only_enabled_webhooks_of_the_event_get_a_call(station, webhooks):
     assert events(station) == ["Listener.updated", "Listener.updated"]
 
 
+def test_each_call_gets_its_own_time_ordered_uuid(station, webhooks):
+    Webhook.objects.create(
+        station=station, event="Listener.created", endpoint="https://other.test/"
+    )
+    for name in ("John", "Jane", "Jo"):
+        Listener.objects.create(station=station, first_name=name)
+
+    call_ids = list(
+        Call.objects.filter(station=station)
+        .order_by("id")
+        .values_list("call_id", flat=True)
+    )
+    assert len(call_ids) == len(set(call_ids)) == 6
+    # Version 7 (RFC 9562): ordered by creation, so a receiver can sort by it.
+    assert {call_id.version for call_id in call_ids} == {7}
+    assert call_ids == sorted(call_ids, key=lambda call_id: call_id.int >> 80)
+
+
 def test_queryset_update_and_delete_raise_events_per_record(station, webhooks):
     for name in ("a", "b"):
         Listener.objects.create(station=station, first_name=name)
