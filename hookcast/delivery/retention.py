@@ -21,7 +21,7 @@ from typing import TextIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from hookcast.webhooks.models import Attempt, Call, Event
@@ -42,12 +42,11 @@ def purge_batch(
     now = timezone.now()
     with transaction.atomic(using=using):
         batch = list(
-            Call.objects.using(using)
+            created_before(before, using)
             # A call being claimed this moment is skipped, not waited for.
             .select_for_update(skip_locked=True, of=("self",))
-            .filter(created_at__lt=before)
             .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-            .order_by("created_at", "id")
+            .order_by("id")
             .values_list("id", "event_id")[:batch_size]
         )
         if not batch:
@@ -71,6 +70,36 @@ def purge_batch(
         extra={"action": "calls_purged"},
     )
     return len(call_ids)
+
+
+def created_before(before: dt.datetime, using: str = "default") -> QuerySet[Call]:
+    """The calls created before ``before``, found by id.
+
+    Ids grow with creation time, so these calls are the ones below the
+    oldest call created since, found in a few steps of a binary search over
+    the primary key; created_at has no index, which would cost every
+    captured change a page write.
+    """
+    calls = Call.objects.using(using)
+    first = calls.order_by("id").values_list("id", "created_at").first()
+    last = calls.order_by("-id").values_list("id", flat=True).first()
+    if first is None or last is None or first[1] >= before:
+        return calls.none()
+    # Invariant: the first call at or after id ``low`` was created before
+    # ``before``; the first at or after ``high``, if any, was not.
+    low, high = first[0], last + 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        found = (
+            calls.filter(id__gte=middle).order_by("id").values_list("created_at")
+        ).first()
+        if found is not None and found[0] < before:
+            low = middle
+        else:
+            high = middle
+    # created_at is still checked: a call committed a moment out of id
+    # order is left for a later purge rather than purged early.
+    return calls.filter(id__lt=high, created_at__lt=before)
 
 
 def _delete_orphan_events(
@@ -177,7 +206,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     before = timezone.now() - dt.timedelta(days=args.days)
-    due = Call.objects.filter(created_at__lt=before).count()
+    due = created_before(before).count()
     when = f"{before:%Y-%m-%d %H:%M} UTC"
     if args.dry_run:
         print(f"{_calls(due)} created before {when} would be purged.")

