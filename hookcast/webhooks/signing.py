@@ -28,7 +28,6 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-@functools.lru_cache(maxsize=SECRET_KEY_CACHE_SIZE)
 def current_secrets(
     secret: str,
     previous: str,
@@ -42,6 +41,7 @@ def current_secrets(
     return [secret]
 
 
+@functools.lru_cache(maxsize=SECRET_KEY_CACHE_SIZE)
 def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 
