@@ -1,5 +1,5 @@
-"""What only PostgreSQL offers: a NOTIFY wake-up across processes, and
-several workers sharing the queue."""
+"""What only PostgreSQL offers: a NOTIFY wake-up across processes, several
+workers sharing the queue, and autovacuum settings for the call table."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from tests.receiver import Receiver, Reply
 def postgresql_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip(
-            "needs PostgreSQL: LISTEN/NOTIFY and several workers sharing the "
-            "queue with FOR UPDATE SKIP LOCKED"
+            "needs PostgreSQL: LISTEN/NOTIFY, several workers sharing the "
+            "queue with FOR UPDATE SKIP LOCKED, and autovacuum settings"
         )
 
 
@@ -84,3 +84,23 @@ def test_two_workers_share_the_queue_without_sending_twice(
     sent = Counter(r.headers["webhook-id"] for r in receiver.received())
     assert len(sent) == 20
     assert set(sent.values()) == {1}
+
+
+def test_autovacuum_keeps_the_call_table_small_whatever_its_size() -> None:
+    # Each delivery leaves a dead entry that claims read until a vacuum, so
+    # the call table is vacuumed after a fixed number of changes, not after
+    # a fifth of it has changed (PostgreSQL's default).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT option_name, option_value "
+            "FROM pg_options_to_table("
+            "(SELECT reloptions FROM pg_class WHERE relname = 'webhooks_call'))"
+        )
+        options = dict(cursor.fetchall())
+
+    assert options == {
+        "autovacuum_vacuum_scale_factor": "0",
+        "autovacuum_vacuum_threshold": "10000",
+        "autovacuum_analyze_scale_factor": "0",
+        "autovacuum_analyze_threshold": "10000",
+    }
