@@ -19,10 +19,10 @@ For each database it prints:
   by NOTIFY; on SQLite it runs in the same process as the writes, as under
   ``hookcast up``.
 
-Between parts on PostgreSQL the tables are vacuumed, as autovacuum does on
-a server with its default settings: the backlogs drained before leave dead
-index entries that every claim reads until then, and the local server may
-have autovacuum off.
+Before each part and round on PostgreSQL the tables are vacuumed, as
+autovacuum does on a server with its default settings: the backlogs drained
+before leave dead index entries that every claim reads until then, and the
+local server may have autovacuum off.
 
 The worker logs at WARNING unless ``--worker-log-level INFO`` is given: at
 INFO, hookcast's default, it writes a line per delivery, and that is then
@@ -209,6 +209,7 @@ def child(backend: str, calls: int, parts: list[str], rounds: int) -> int:
             # fastest round, the one least disturbed by the rest of it.
             ceilings, workers = [], []
             for _ in range(rounds):
+                settle()
                 ceilings.append(run_ceiling(urls[0], tls.ca_bundle, calls))
                 workers.append(drain_backlog(urls[0], calls))
             result["ceiling_rate"] = max(ceilings)
