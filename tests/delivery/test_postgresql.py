@@ -86,7 +86,7 @@ def test_two_workers_share_the_queue_without_sending_twice(
     assert set(sent.values()) == {1}
 
 
-def test_autovacuum_keeps_the_call_table_small_whatever_its_size() -> None:
+def test_the_call_table_is_vacuumed_after_a_fixed_number_of_changes() -> None:
     # Each delivery leaves a dead entry that claims read until a vacuum, so
     # the call table is vacuumed after a fixed number of changes, not after
     # a fifth of it has changed (PostgreSQL's default).

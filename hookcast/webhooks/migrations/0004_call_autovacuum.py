@@ -11,7 +11,8 @@ claim took 6.6 ms after 50,000 deliveries, 1.0 ms after a vacuum.
 from django.db import migrations
 
 # Changed rows after which autovacuum vacuums and analyses the call table,
-# whatever its size: some seconds of a busy worker, a claim's worth of reads.
+# whatever its size: a few seconds of a busy worker. As many dead entries
+# cost a claim some 0.6 ms at most (5.6 ms were measured at 96,582).
 CALL_TABLE_THRESHOLD = 10_000
 
 TUNE = f"""
