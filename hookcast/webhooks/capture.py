@@ -6,16 +6,20 @@ the record's representation, and inserts one call per webhook (SPEC
 section 5, "Atomic capture"). With no subscribed webhook it writes nothing.
 
 This runs inside every record write, so it is plain SQL rather than ORM
-objects: one query when nothing is subscribed; on PostgreSQL one statement
-more that inserts the event and its calls and wakes the workers; on SQLite
-two (the event, then its calls).
+objects. On PostgreSQL it is one call of the ``hookcast_capture`` function
+(migration ``webhooks/0005``), which finds the webhooks, writes the event and
+its calls and wakes the workers; the record is rendered before it is known
+whether anything is subscribed, in the station's timezone as last seen by
+this process, and rendered again if the function answers with another. On
+SQLite it is one query when nothing is subscribed, two more (the event, then
+its calls) when something is.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import connections
@@ -26,6 +30,9 @@ from hookcast.records.changes import Change
 from hookcast.webhooks import wakeup
 from hookcast.webhooks.models import Call, CallStatus, new_call_id
 
+if TYPE_CHECKING:
+    from hookcast.records.models import Record
+
 SUBSCRIBED = """
     SELECT w.id, s.timezone
     FROM webhooks_webhook w JOIN stations_station s ON s.id = w.station_id
@@ -33,27 +40,16 @@ SUBSCRIBED = """
     ORDER BY w.id
 """
 
-# Parameters: station, key, sender_id, sender, now, then station, ordering
-# key, now, now, and the webhook ids and their new call ids as arrays.
-INSERT_POSTGRESQL = f"""
-    WITH event AS (
-        INSERT INTO webhooks_event (station_id, key, sender_id, sender, created_at)
-        VALUES (%s, %s, %s, %s, %s)
-        RETURNING id
-    ), calls AS (
-        INSERT INTO webhooks_call (
-            call_id, station_id, webhook_id, event_id, ordering_key, status,
-            attempt_count, retry_count, next_attempt_at, created_at, last_error
-        )
-        SELECT webhook.call_id, %s, webhook.id, event.id, %s,
-               '{CallStatus.PENDING}', 0, 0, %s, %s, ''
-        FROM event CROSS JOIN unnest(%s::bigint[], %s::uuid[])
-            WITH ORDINALITY AS webhook(id, call_id, n)
-        ORDER BY webhook.n
-        RETURNING 1
-    )
-    SELECT {wakeup.NOTIFY} FROM calls LIMIT 1
+CAPTURE_POSTGRESQL = """
+    SELECT calls, station_timezone
+    FROM hookcast_capture(%s, %s, %s, %s, %s, %s, %s)
 """
+
+# The timezone of each station whose records this process rendered, by
+# database alias and station id; the capture function corrects it when the
+# station has changed it. Past the cap the cache starts afresh.
+_station_timezones: dict[tuple[str, int], str] = {}
+MAX_CACHED_STATIONS = 10_000
 
 INSERT_EVENT = """
     INSERT INTO webhooks_event (station_id, key, sender_id, sender, created_at)
@@ -82,26 +78,37 @@ def capture(change: Change) -> None:
 
 def _capture_postgresql(connection: BaseDatabaseWrapper, change: Change) -> bool:
     record = change.record
+    station = (change.using, record.station_id)
+    timezone_name = _station_timezones.get(station)
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(SUBSCRIBED, [record.station_id, change.event_key])
-        subscribed = cursor.fetchall()
-        if not subscribed:
-            return False
-        event, ordering_key, now = _event(connection, change, subscribed[0][1])
-        webhook_ids = [webhook_id for webhook_id, _ in subscribed]
-        cursor.execute(
-            INSERT_POSTGRESQL,
-            [
-                *event,
-                record.station_id,
-                ordering_key,
-                now,
-                now,
-                webhook_ids,
-                [new_call_id() for _ in webhook_ids],
-            ],
-        )
-    return True
+        # A second pass only when the station's timezone was not known or
+        # has changed; a third only if it changed again in between.
+        for _ in range(3):
+            cursor.execute(
+                CAPTURE_POSTGRESQL,
+                [
+                    record.station_id,
+                    change.event_key,
+                    record.pk,
+                    _sender(record, timezone_name) if timezone_name else None,
+                    timezone_name,
+                    now,
+                    _ordering_key(record),
+                ],
+            )
+            calls, station_timezone = cursor.fetchone()
+            if calls:
+                return True
+            if station_timezone is None:
+                return False  # Nothing is subscribed.
+            if len(_station_timezones) >= MAX_CACHED_STATIONS:
+                _station_timezones.clear()
+            timezone_name = _station_timezones[station] = station_timezone
+    raise RuntimeError(
+        f"The timezone of station {record.station_id} changed during each of "
+        "three attempts to capture a change; the change is rolled back."
+    )
 
 
 def _capture_sqlite(connection: BaseDatabaseWrapper, change: Change) -> bool:
@@ -115,14 +122,18 @@ def _capture_sqlite(connection: BaseDatabaseWrapper, change: Change) -> bool:
     ).fetchall()
     if not subscribed:
         return False
-    event, ordering_key, now = _event(connection, change, subscribed[0][1])
+    moment = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(moment)
+    sender = _sender(record, subscribed[0][1])
+    event = (record.station_id, change.event_key, record.pk, sender, now)
     event_id = database.execute(_qmarks(INSERT_EVENT), event).fetchone()[0]
+    ordering_key = _ordering_key(record)
     call_id = Call._meta.get_field("call_id")
     database.executemany(
         _qmarks(INSERT_CALL),
         [
             (
-                call_id.get_db_prep_value(new_call_id(), connection),
+                call_id.get_db_prep_value(new_call_id(moment), connection),
                 record.station_id,
                 webhook_id,
                 event_id,
@@ -136,15 +147,14 @@ def _capture_sqlite(connection: BaseDatabaseWrapper, change: Change) -> bool:
     return True
 
 
-def _event(
-    connection: BaseDatabaseWrapper, change: Change, timezone_name: str
-) -> tuple[list[Any], str, Any]:
-    """The event's row, the calls' ordering key and the time, as stored."""
-    record = change.record
-    sender = json.dumps(record.represent(ZoneInfo(timezone_name)), ensure_ascii=False)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    event = [record.station_id, change.event_key, record.pk, sender, now]
-    return event, f"{type(record).__name__}:{record.pk}", now
+def _sender(record: Record, timezone_name: str) -> str:
+    """The event's ``sender``: the record's representation, as JSON text."""
+    return json.dumps(record.represent(ZoneInfo(timezone_name)), ensure_ascii=False)
+
+
+def _ordering_key(record: Record) -> str:
+    """Calls with the same webhook and ordering key go out in commit order."""
+    return f"{type(record).__name__}:{record.pk}"
 
 
 @functools.cache

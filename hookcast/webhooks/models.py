@@ -165,18 +165,27 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed"  # Given up: attempts exhausted or refused for good.
 
 
-def new_call_id() -> uuid.UUID:
+def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     """A fresh webhookCallId: a version 7 UUID (RFC 9562), 48 bits of the
-    time in milliseconds and 74 random bits.
+    time in milliseconds (``at``, else now) and 74 random bits.
 
     Time-ordered, so the calls of one change land side by side in the
     call_id index instead of on random pages of it: with version 4 ids, a
     save with three webhooks wrote three index pages where one now does.
+    On PostgreSQL the capture function makes them in SQL the same way
+    (migration ``webhooks/0005``).
     """
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    millis = time.time_ns() // 1_000_000 if at is None else _millis(at)
+    value = millis << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # variant 10 (RFC 9562)
     return uuid.UUID(int=value)
+
+
+def _millis(at: dt.datetime) -> int:
+    """Milliseconds since the epoch, exactly, of an aware datetime."""
+    since = at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (since.days * 86_400 + since.seconds) * 1000 + since.microseconds // 1000
 
 
 class Call(models.Model):

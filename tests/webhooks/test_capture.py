@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
 
 from hookcast.exceptions import RecordWriteRefused
 from hookcast.records.models import Listener, Prize
+from hookcast.records.representation import render_datetime
+from hookcast.stations.models import Station
 from hookcast.webhooks.models import Call, Webhook
 
 
@@ -105,6 +109,44 @@ def test_each_call_gets_its_own_time_ordered_uuid(station, webhooks):
     # Version 7 (RFC 9562): ordered by creation, so a receiver can sort by it.
     assert {call_id.version for call_id in call_ids} == {7}
     assert call_ids == sorted(call_ids, key=lambda call_id: call_id.int >> 80)
+
+
+def test_each_call_id_carries_the_millisecond_its_change_was_written(station, webhooks):
+    Listener.objects.create(station=station, first_name="John")
+    listener = Listener.objects.create(station=station, first_name="Jane")
+    listener.delete()
+
+    calls = list(Call.objects.filter(station=station))
+    assert len(calls) == 3
+    for call in calls:
+        since = call.created_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        assert call.call_id.int >> 80 == since // dt.timedelta(milliseconds=1)
+        assert call.call_id.version == 7
+
+
+def test_the_station_timezone_of_the_save_renders_the_sender(station, webhooks):
+    listener = Listener.objects.create(station=station, first_name="John")
+    # Another process changes the station's timezone between two saves.
+    Station.objects.filter(pk=station.pk).update(timezone="Europe/London")
+    listener.first_name = "Jon"
+    listener.save()
+    Station.objects.filter(pk=station.pk).update(timezone="Asia/Kolkata")
+    listener.first_name = "Jonathan"
+    listener.save()
+
+    offsets = [
+        json.loads(sender)["created_at"][-6:]
+        for sender in Call.objects.filter(station=station)
+        .order_by("id")
+        .values_list("event__sender", flat=True)
+    ]
+    melbourne = ZoneInfo("Australia/Melbourne")
+    london = ZoneInfo("Europe/London")
+    assert offsets == [
+        render_datetime(listener.created_at, melbourne)[-6:],
+        render_datetime(listener.created_at, london)[-6:],
+        "+05:30",
+    ]
 
 
 def test_queryset_update_and_delete_raise_events_per_record(station, webhooks):
