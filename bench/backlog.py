@@ -33,6 +33,21 @@ def station() -> Station:
     return found
 
 
+def listener_webhooks(station: Station, count: int) -> QuerySet[Webhook]:
+    """``count`` webhooks of ``station`` subscribed to Listener.updated, to
+    endpoints nothing is sent to: for measuring what a save costs."""
+    return Webhook.objects.filter(
+        pk__in=[
+            Webhook.objects.create(
+                station=station,
+                event="Listener.updated",
+                endpoint=f"https://app{i}.example/hook",
+            ).pk
+            for i in range(count)
+        ]
+    )
+
+
 def fill(webhook: Webhook, calls: int) -> None:
     """``calls`` pending calls for ``webhook``, each about its own record."""
     sender = json.dumps(SENDER)

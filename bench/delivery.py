@@ -325,16 +325,7 @@ def save_cost() -> tuple[float, float]:
     station = backlog.station()
     listener = Listener.objects.create(station=station, first_name="a")
     Webhook.objects.filter(station=station).delete()
-    webhooks = Webhook.objects.filter(
-        pk__in=[
-            Webhook.objects.create(
-                station=station,
-                event="Listener.updated",
-                endpoint=f"https://app{i}.example/hook",
-            ).pk
-            for i in range(3)
-        ]
-    )
+    webhooks = backlog.listener_webhooks(station, 3)
     best = {False: float("inf"), True: float("inf")}
     saves = 0
     for _ in range(SAVE_ROUNDS):

@@ -81,6 +81,7 @@ def _capture_postgresql(connection: BaseDatabaseWrapper, change: Change) -> bool
     station = (change.using, record.station_id)
     timezone_name = _station_timezones.get(station)
     now = timezone.now()
+    ordering_key = _ordering_key(record)
     with connection.cursor() as cursor:
         # A second pass only when the station's timezone was not known or
         # has changed; a third only if it changed again in between.
@@ -94,7 +95,7 @@ def _capture_postgresql(connection: BaseDatabaseWrapper, change: Change) -> bool
                     _sender(record, timezone_name) if timezone_name else None,
                     timezone_name,
                     now,
-                    _ordering_key(record),
+                    ordering_key,
                 ],
             )
             calls, station_timezone = cursor.fetchone()

@@ -165,6 +165,9 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed"  # Given up: attempts exhausted or refused for good.
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     """A fresh webhookCallId: a version 7 UUID (RFC 9562), 48 bits of the
     time in milliseconds (``at``, else now) and 74 random bits.
@@ -175,17 +178,14 @@ def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     On PostgreSQL the capture function makes them in SQL the same way
     (migration ``webhooks/0005``).
     """
-    millis = time.time_ns() // 1_000_000 if at is None else _millis(at)
+    if at is None:
+        millis = time.time_ns() // 1_000_000
+    else:
+        millis = (at - EPOCH) // dt.timedelta(milliseconds=1)
     value = millis << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # variant 10 (RFC 9562)
     return uuid.UUID(int=value)
-
-
-def _millis(at: dt.datetime) -> int:
-    """Milliseconds since the epoch, exactly, of an aware datetime."""
-    since = at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (since.days * 86_400 + since.seconds) * 1000 + since.microseconds // 1000
 
 
 class Call(models.Model):

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from django.db import connections, transaction
 
 CHANNEL = "hookcast_calls"
-# Wakes PostgreSQL workers when the transaction commits; an expression, so a
-# larger statement can carry it without a round trip of its own. Identical
+# Wakes PostgreSQL workers when the transaction commits. Identical
 # notifications in one transaction are folded into one by PostgreSQL, so a
-# bulk write wakes the workers once.
+# bulk write wakes the workers once. The capture function of migration
+# webhooks/0005 sends the same notification, spelled out there.
 NOTIFY = f"pg_notify('{CHANNEL}', '')"
 
 _listeners: list[Callable[[], None]] = []
