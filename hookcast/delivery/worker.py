@@ -6,9 +6,10 @@
 
 Claiming goes on while calls are being sent, so the pipe stays full, and a
 host at its cap or paused by the circuit breaker is left out of claims, so
-it never holds up calls to other hosts. All database work runs on one
-dedicated thread, because Django's connections belong to the thread that
-opened them; the asyncio loop only ever waits for it.
+it never holds up calls to other hosts. All database work runs in the
+worker's database process (``hookcast.delivery.database``), one job at a
+time; the asyncio loop only ever waits for it, and keeps its interpreter
+lock to itself.
 
 On SIGTERM (or ``stop``) the worker stops claiming, lets the calls in flight
 finish within a grace period, writes their outcomes, hands the calls it
@@ -26,24 +27,14 @@ import logging
 import signal
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
-from hookcast.delivery import health, retention
 from hookcast.delivery.breaker import CircuitBreaker
-from hookcast.delivery.claim import (
-    AttemptRecord,
-    ClaimedCall,
-    Claimer,
-    Outcome,
-    claimer_for,
-)
+from hookcast.delivery.claim import AttemptRecord, ClaimedCall, Outcome
+from hookcast.delivery.database import DatabaseProcess
 from hookcast.delivery.listen import in_process, listen, listen_params
 from hookcast.delivery.retry import Decision, Verdict, decide
 from hookcast.delivery.sender import MAX_CONNECTIONS, Sender
@@ -51,8 +42,6 @@ from hookcast.stations import idempotency
 from hookcast.webhooks.models import CallStatus
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Calls being sent at once across all hosts: one connection each.
 MAX_IN_FLIGHT = MAX_CONNECTIONS
@@ -65,7 +54,7 @@ MAX_HELD = 1024
 # held for it, so one busy endpoint cannot fill the worker (16 times the
 # default cap of 16 is a quarter of MAX_HELD). It is also what a host has
 # queued when the next claim for it starts, and that claim may wait behind
-# a write-back on the database thread: at 4 times the cap (64 calls, some
+# a write-back in the database process: at 4 times the cap (64 calls, some
 # 15 ms of sending to a fast endpoint) its senders ran out of calls before
 # nearly every claim landed.
 HOST_BACKLOG_FACTOR = 16
@@ -108,11 +97,11 @@ class Worker:
 
     def __init__(self, *, in_process_wakeup: bool = False) -> None:
         self.in_process_wakeup = in_process_wakeup
-        self.claimer: Claimer = claimer_for()
+        self.vendor = connections["default"].vendor
         self.breaker = CircuitBreaker()
         self.per_host: int = settings.HOOKCAST_MAX_IN_FLIGHT_PER_HOST
         self.lease = dt.timedelta(seconds=settings.HOOKCAST_LEASE_S)
-        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookcast-db")
+        self.database = DatabaseProcess()
         # Claimed and not yet decided, by call id; waiting per host; sending.
         self.held: dict[int, ClaimedCall] = {}
         self.waiting: defaultdict[str, deque[ClaimedCall]] = defaultdict(deque)
@@ -145,11 +134,12 @@ class Worker:
         ]
         if stop is not None:
             background.append(asyncio.create_task(self.watch(stop)))
-        if self.claimer.connection.vendor == "postgresql":
+        if self.vendor == "postgresql":
             background.append(asyncio.create_task(listen(listen_params(), self.wake)))
+        await self.database.start()
         logger.info(
             "Delivery worker started on %s.",
-            self.claimer.connection.vendor,
+            self.vendor,
             extra={"action": "worker_started"},
         )
         wakeup = in_process(self.loop, self.wake)
@@ -162,8 +152,7 @@ class Worker:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await self.in_db(connections.close_all)
-            self.db.shutdown(wait=True)
+            await self.database.stop()
             logger.info("Delivery worker stopped.", extra={"action": "worker_stopped"})
 
     def request_stop(self) -> None:
@@ -199,24 +188,16 @@ class Worker:
         wait before the next claim unless woken: none while calls are left,
         else until the next retry is due or the next poll."""
         now = timezone.now()
-        claimed, due = await self.in_db(
-            self.claim_on_db_thread, now, limit, self.excluded_webhooks()
+        rows, due = await self.database.run(
+            "claim", now, now + self.lease, limit, self.excluded_webhooks()
         )
-        for call in claimed:
-            self.hold(call)
-        if len(claimed) == limit:
+        for row in rows:
+            self.hold(ClaimedCall(*row))
+        if len(rows) == limit:
             return 0.0
         if due is None:
             return poll_s
         return min(poll_s, max((due - now).total_seconds(), 0.001))
-
-    def claim_on_db_thread(
-        self, now: dt.datetime, limit: int, excluded: set[int]
-    ) -> tuple[list[ClaimedCall], dt.datetime | None]:
-        # One trip to the database thread for both: each trip costs a thread
-        # switch, which is what a change's latency is made of.
-        claimed = self.claimer.claim(now, now + self.lease, limit, excluded)
-        return claimed, None if len(claimed) == limit else self.claimer.next_due(now)
 
     def excluded_webhooks(self) -> set[int]:
         """Webhooks whose host is paused by the breaker or already has all
@@ -355,9 +336,11 @@ class Worker:
             released, self.released = self.released, []
             try:
                 if outcomes:
-                    await self.in_db(self.write_back, outcomes)
+                    await self.database.run(
+                        "write_back", [outcome.to_row() for outcome in outcomes]
+                    )
                 if released:
-                    await self.in_db(self.claimer.set_lease, released, None)
+                    await self.database.run("set_lease", released, None)
             except DatabaseError as exc:
                 log_database_error("write outcomes back", exc)
                 # Kept for the next flush; until then the calls stay leased.
@@ -369,13 +352,6 @@ class Worker:
         if outcomes and self.recheck is None:
             self.recheck = self.loop.call_later(RECHECK_AFTER_WRITE_S, self.wake.set)
 
-    def write_back(self, outcomes: Sequence[Outcome]) -> None:
-        now = timezone.now()
-        with transaction.atomic(using=self.claimer.using):
-            failed = self.claimer.write_back(outcomes, now)
-            if failed:
-                health.disable_failing_webhooks(failed, now)
-
     async def renew_leases(self) -> None:
         """Keep the leases of held calls alive while they wait their turn, so
         only a dead worker's calls are ever claimed again."""
@@ -383,8 +359,8 @@ class Worker:
         while True:
             await asyncio.sleep(interval_s)
             try:
-                await self.in_db(
-                    self.claimer.set_lease, list(self.held), timezone.now() + self.lease
+                await self.database.run(
+                    "set_lease", list(self.held), timezone.now() + self.lease
                 )
             except DatabaseError as exc:
                 log_database_error("renew leases", exc)
@@ -397,12 +373,12 @@ class Worker:
             )
             try:
                 while (
-                    await self.in_db(retention.purge_batch, before, RETENTION_BATCH)
+                    await self.database.run("purge_old_calls", before, RETENTION_BATCH)
                     == RETENTION_BATCH
                 ):
                     await asyncio.sleep(0)
                 while (
-                    await self.in_db(idempotency.purge_expired)
+                    await self.database.run("purge_idempotency_keys")
                     == idempotency.PURGE_BATCH
                 ):
                     await asyncio.sleep(0)
@@ -429,22 +405,6 @@ class Worker:
         await self.flush()
         if self.outcomes or self.released:
             await self.flush()  # One more try after a database error.
-
-    async def in_db(self, function: Callable[..., T], *args: object) -> T:
-        return await self.loop.run_in_executor(
-            self.db, partial(on_db_thread, self.claimer, function, *args)
-        )
-
-
-def on_db_thread(claimer: Claimer, function: Callable[..., T], *args: object) -> T:
-    try:
-        return claimer.run(function, *args)
-    except DatabaseError:
-        # A broken connection is opened afresh on the next use.
-        connection = connections["default"]
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()
-        raise
 
 
 def log_outcome(call: ClaimedCall, attempt: AttemptRecord, decision: Decision) -> None:

@@ -1,5 +1,6 @@
 """The ``hookcast worker`` process: killed mid-batch it loses no call, and
-on SIGTERM it exits cleanly having written what was in flight."""
+on SIGTERM it exits cleanly having written what was in flight. Its database
+process exits with it, and is replaced if it dies alone."""
 
 from __future__ import annotations
 
@@ -55,9 +56,14 @@ def start_worker(ca_bundle: Path, tmp_path: Path) -> Iterator:  # type: ignore[t
     processes: list[subprocess.Popen[bytes]] = []
     hookcast = Path(sys.executable).with_name("hookcast")
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(*, new_session: bool = False) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"worker-{len(processes)}.log").open("wb")
-        process = subprocess.Popen([str(hookcast), "worker"], env=env, stderr=log)
+        process = subprocess.Popen(
+            [str(hookcast), "worker"],
+            env=env,
+            stderr=log,
+            start_new_session=new_session,
+        )
         processes.append(process)
         return process
 
@@ -72,6 +78,31 @@ def listeners(station, count: int) -> list[str]:  # type: ignore[no-untyped-def]
     for number in range(count):
         Listener.objects.create(station=station, first_name=f"Listener {number}")
     return [str(call_id) for call_id in Call.objects.values_list("call_id", flat=True)]
+
+
+def database_process(worker: subprocess.Popen[bytes]) -> int:
+    """The pid of ``worker``'s database process (``hookcast.delivery.database``)."""
+
+    def find() -> int | None:
+        for task in Path(f"/proc/{worker.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                if (
+                    b"hookcast.delivery.database"
+                    in Path(f"/proc/{pid}/cmdline").read_bytes()
+                ):
+                    return int(pid)
+        return None
+
+    return wait_until(find, "the worker to start its database process")
+
+
+def exited(pid: int) -> bool:
+    """Whether ``pid`` has exited (gone, or a zombie nobody has reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
 
 
 def test_a_killed_worker_loses_no_call(station, receiver: Receiver, start_worker):  # type: ignore[no-untyped-def]
@@ -95,18 +126,27 @@ def test_a_killed_worker_loses_no_call(station, receiver: Receiver, start_worker
     assert len(received) > len(call_ids)
 
 
+# A terminal's Ctrl-C, or a supervisor stopping a service, signals every
+# process of the group: the database process must outlive the worker's last
+# write-back all the same.
+@pytest.mark.parametrize("signalled", ["worker", "process group"])
 def test_sigterm_writes_what_was_in_flight_and_hands_back_the_rest(
-    station, receiver: Receiver, start_worker
+    station, receiver: Receiver, start_worker, signalled: str
 ):  # type: ignore[no-untyped-def]
     make_webhook(station, receiver, "Listener.created")
     receiver.script("/hook", *[Reply(delay_s=1.0)] * 4)
     listeners(station, 8)
 
-    worker = start_worker()
+    worker = start_worker(new_session=True)
     in_flight = receiver.wait_for(4, timeout_s=WAIT_S)
-    worker.send_signal(signal.SIGTERM)
+    child = database_process(worker)
+    if signalled == "worker":
+        worker.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(worker.pid, signal.SIGTERM)
 
     assert worker.wait(WAIT_S) == 0
+    wait_until(lambda: exited(child), "the database process to exit")
     sent = {r.headers["webhook-id"] for r in in_flight}
     assert len(receiver.received()) == 4, "nothing new is sent once stopping"
     for call in Call.objects.all():
@@ -116,3 +156,44 @@ def test_sigterm_writes_what_was_in_flight_and_hands_back_the_rest(
             assert call.attempts.get().response_status == 200
         else:
             assert (call.status, call.attempt_count) == ("pending", 0)
+
+
+def test_a_killed_worker_takes_its_database_process_with_it(
+    station, receiver: Receiver, start_worker
+):  # type: ignore[no-untyped-def]
+    make_webhook(station, receiver, "Listener.created")
+    listeners(station, 1)
+    worker = start_worker()
+    receiver.wait_for(1, timeout_s=WAIT_S)
+    child = database_process(worker)
+
+    worker.kill()
+    worker.wait(WAIT_S)
+    wait_until(lambda: exited(child), "the database process to exit")
+
+
+def test_a_dead_database_process_is_replaced(
+    station, receiver: Receiver, start_worker, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    make_webhook(station, receiver, "Listener.created")
+    first = listeners(station, 3)
+    worker = start_worker()
+    receiver.wait_for(3, timeout_s=WAIT_S)
+    child = database_process(worker)
+
+    os.kill(child, signal.SIGKILL)
+    wait_until(lambda: exited(child), "the database process to die")
+    for number in range(3):
+        Listener.objects.create(station=station, first_name=f"Later {number}")
+
+    wait_until(
+        lambda: not Call.objects.exclude(status="delivered").exists(),
+        "every call to be delivered by a new database process",
+    )
+    assert database_process(worker) != child
+    assert worker.poll() is None
+    received = {r.headers["webhook-id"] for r in receiver.received()}
+    assert received == {str(c) for c in Call.objects.values_list("call_id", flat=True)}
+    assert set(first) <= received
+    log = (tmp_path / "worker-0.log").read_text()
+    assert "The database process exited; starting a new one." in log

@@ -2,7 +2,9 @@
 
 A backend module (``sqlite``, ``postgresql``) supplies the claim itself; the
 rest (releasing, renewing leases, writing outcomes back) is the same SQL on
-both and lives here. Everything runs on the worker's one database thread.
+both and lives here. Everything runs in the worker's database process
+(``hookcast.delivery.database``); claimed calls and outcomes cross to and
+from the sending loop as plain rows (``to_row`` and ``from_row``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from django.db import connections, transaction
@@ -146,6 +148,17 @@ class ClaimedCall:
             timezone=zone,
         )
 
+    def to_row(self) -> tuple[Any, ...]:
+        """The fields as the database process sends them: ``ClaimedCall(*row)``
+        makes the call again."""
+        return (
+            self.id, self.call_id, self.webhook_id, self.ordering_key,
+            self.attempt_count, self.retry_count, self.endpoint, self.method,
+            self.secret, self.previous_secret, self.previous_secret_expires_at,
+            self.event_key, self.sender_id, self.sender_json, self.station,
+            self.timezone,
+        )  # fmt: skip
+
     def signing_secrets(self, now: dt.datetime) -> list[str]:
         """As ``Webhook.signing_secrets``, from the claimed columns."""
         return current_secrets(
@@ -185,16 +198,49 @@ class AttemptRecord:
         return f"The endpoint answered HTTP {self.status}."
 
 
+class WrittenCall(NamedTuple):
+    """What writing an outcome back needs of its call."""
+
+    id: int
+    attempt_count: int
+    webhook_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the worker decided about one attempt of a claimed call."""
 
-    call: ClaimedCall
+    call: ClaimedCall | WrittenCall
     attempt: AttemptRecord
     status: CallStatus
     retry_count: int
     next_attempt_at: dt.datetime
     disable_webhook: bool = False
+
+    def to_row(self) -> tuple[Any, ...]:
+        """The outcome as the sending loop sends it to be written: only what
+        the write-back needs of the call, and no objects but datetimes and
+        the header dicts (``from_row`` reads it back)."""
+        call, a = self.call, self.attempt
+        return (
+            call.id, call.attempt_count, call.webhook_id, self.status.value,
+            self.retry_count, self.next_attempt_at, self.disable_webhook,
+            a.sent_at, a.duration_ms, a.method, a.url, a.headers, a.body,
+            a.status, a.response_headers, a.response_body, a.error, a.retryable,
+        )  # fmt: skip
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Outcome:
+        (call_id, attempts, webhook_id, status, retries, next_at, disable,
+         *attempt) = row  # fmt: skip
+        return cls(
+            call=WrittenCall(call_id, attempts, webhook_id),
+            attempt=AttemptRecord(*attempt),
+            status=CallStatus(status),
+            retry_count=retries,
+            next_attempt_at=next_at,
+            disable_webhook=disable,
+        )
 
 
 # Endpoints whose host is kept: a claim's calls mostly share a few.
@@ -241,7 +287,7 @@ class Claimer:
         return connections[self.using]
 
     def run(self, job: Callable[..., T], *args: Any) -> T:
-        """Run one database job of the worker (on its database thread)."""
+        """Run one database job of the worker (in its database process)."""
         return job(*args)
 
     def param(self, value: dt.datetime | None) -> Any:
@@ -363,7 +409,7 @@ def outcome_rows(
     """The WRITE_CALL and INSERT_ATTEMPT rows of ``outcomes``, with datetimes
     as ``adapt`` gives them to the database.
 
-    The hottest loop of the database thread, so each attempt's time is
+    The hottest loop of the database process, so each attempt's time is
     converted once for the three columns that hold it.
     """
     call_rows = []

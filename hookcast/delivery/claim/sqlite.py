@@ -60,8 +60,8 @@ INSERT_ATTEMPT = f"""
 # The worker's batch statements as one statement for many rows, ``{rows}``
 # standing for the rows' ``(?, ...)`` tuples, whose last value is the id the
 # row is about. One statement instead of one per row: sqlite3 gives up and
-# takes back the GIL for every row it executes, and each time it waited for
-# the sending loop, which was then slowed as much by the hand-overs.
+# takes back the GIL for every row it executes, which costs more than the
+# row itself.
 WRITE_CALLS = """
     UPDATE webhooks_call
     SET status = v.column1, attempt_count = attempt_count + 1,
@@ -127,7 +127,7 @@ class SQLiteClaimer(Claimer):
 
         On the sqlite3 cursor itself: Django's wrapper around it rewrote the
         query and checked the connection for every batch, and took a fifth
-        of the database thread's Python time.
+        of the worker's database work in Python.
         """
         connection = self.connection
         many = MULTI_ROW.get(sql) if MULTI_ROW_UPDATES else None
