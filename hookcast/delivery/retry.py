@@ -33,7 +33,7 @@ class Verdict(enum.Enum):
     DISABLE = "disable"  # 410 Gone: the call fails and its webhook is disabled.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     verdict: Verdict
     next_attempt_at: dt.datetime | None = None

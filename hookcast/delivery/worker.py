@@ -136,14 +136,14 @@ class Worker:
             background.append(asyncio.create_task(self.watch(stop)))
         if self.vendor == "postgresql":
             background.append(asyncio.create_task(listen(listen_params(), self.wake)))
-        await self.database.start()
-        logger.info(
-            "Delivery worker started on %s.",
-            self.vendor,
-            extra={"action": "worker_started"},
-        )
         wakeup = in_process(self.loop, self.wake)
         try:
+            await self.database.start()
+            logger.info(
+                "Delivery worker started on %s.",
+                self.vendor,
+                extra={"action": "worker_started"},
+            )
             async with Sender() as self.sender:
                 with wakeup if self.in_process_wakeup else contextlib.nullcontext():
                     await self.claim_loop()

@@ -22,7 +22,7 @@ MAX_GET_URL_BYTES = 8192
 _UNRESERVED = "-._~"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payload:
     event: str
     sent_at: str

@@ -99,7 +99,12 @@ GONE_REASON = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# The records below, Payload and retry.Decision are made once or more per
+# call in the sending loop, and are never changed once made; they are not
+# frozen because a frozen dataclass sets each field through
+# object.__setattr__: a ClaimedCall, an AttemptRecord and an Outcome took
+# 3.9 us to make frozen and 1.0 us not.
+@dataclass(slots=True)
 class ClaimedCall:
     """A leased call with everything needed to render, sign and send it."""
 
@@ -122,7 +127,7 @@ class ClaimedCall:
     host: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "host", host_of(self.endpoint))
+        self.host = host_of(self.endpoint)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ClaimedCall:
@@ -166,7 +171,7 @@ class ClaimedCall:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptRecord:
     """One request as sent and what came back: a row of webhooks_attempt."""
 
@@ -206,7 +211,7 @@ class WrittenCall(NamedTuple):
     webhook_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What the worker decided about one attempt of a claimed call."""
 
