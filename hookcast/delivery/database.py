@@ -177,8 +177,10 @@ def configuration(using: str) -> dict[str, Any]:
 
 
 def serve(sock: socket.socket) -> None:
-    """Answer the worker's jobs, one at a time, until its socket closes."""
-    jobs: Jobs = {"configure": configure}
+    """Answer the worker's jobs, one at a time, until its socket closes.
+    The first is ``configure``, which adds the others."""
+    jobs: Jobs = {}
+    jobs["configure"] = lambda configuration: jobs.update(configured(configuration))
     stream = sock.makefile("rwb")
     try:
         while True:
@@ -190,9 +192,6 @@ def serve(sock: socket.socket) -> None:
                 answer = (False, jobs[job](*args))
             except Exception as exc:
                 answer = (True, sendable(exc))
-            if job == "configure" and not answer[0]:
-                jobs.update(answer[1])
-                answer = (False, None)
             message = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
             stream.write(LENGTH.pack(len(message)))
             stream.write(message)
@@ -212,7 +211,8 @@ def sendable(exc: Exception) -> Exception:
     return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def configure(configuration: dict[str, Any]) -> Jobs:
+def configured(configuration: dict[str, Any]) -> Jobs:
+    """Django set up as the worker has it; the jobs on its database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hookcast.settings")
     import django
     from django.conf import settings

@@ -32,9 +32,8 @@ def for_database(using: str) -> dict[str, Callable[..., Any]]:
         """Lease up to ``limit`` due calls: their rows, and when the next call
         not yet due will be, if fewer than ``limit`` were due. Both in one
         job: each job is a round trip the next change waits behind."""
-        claimed = claimer.claim(now, lease_until, limit, excluded)
-        due = None if len(claimed) == limit else claimer.next_due(now)
-        return [call.to_row() for call in claimed], due
+        rows = claimer.claim(now, lease_until, limit, excluded)
+        return rows, None if len(rows) == limit else claimer.next_due(now)
 
     def write_back(rows: Sequence[Sequence[Any]]) -> None:
         """Store outcomes (``Outcome.to_row``) and their webhooks' health."""

@@ -4,7 +4,7 @@ A backend module (``sqlite``, ``postgresql``) supplies the claim itself; the
 rest (releasing, renewing leases, writing outcomes back) is the same SQL on
 both and lives here. Everything runs in the worker's database process
 (``hookcast.delivery.database``); claimed calls and outcomes cross to and
-from the sending loop as plain rows (``to_row`` and ``from_row``).
+from the sending loop as plain rows (``claimed_row``, ``Outcome.to_row``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from hookcast.webhooks.signing import current_secrets
 
 T = TypeVar("T")
 
-# The columns every claim selects, in the order ClaimedCall.from_row reads
-# them: all that sending needs, so no query is made per call.
+# The columns every claim selects, in the order claimed_row reads them: all
+# that sending needs, so no query is made per call.
 CLAIM_COLUMNS = """
     c.id, c.call_id, c.webhook_id, c.ordering_key, c.attempt_count,
     c.retry_count,
@@ -129,46 +129,25 @@ class ClaimedCall:
     def __post_init__(self) -> None:
         self.host = host_of(self.endpoint)
 
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> ClaimedCall:
-        (id_, call_id, webhook_id, ordering_key, attempts, retries, endpoint,
-         method, secret, previous, expires, key, sender_id, sender, station,
-         zone) = row  # fmt: skip
-        return cls(
-            id=id_,
-            call_id=canonical_uuid(call_id),
-            webhook_id=webhook_id,
-            ordering_key=ordering_key,
-            attempt_count=attempts,
-            retry_count=retries,
-            endpoint=endpoint,
-            method=Method(method),
-            secret=secret,
-            previous_secret=previous or "",
-            previous_secret_expires_at=aware(expires),
-            event_key=key,
-            sender_id=sender_id,
-            sender_json=sender,
-            station=station,
-            timezone=zone,
-        )
-
-    def to_row(self) -> tuple[Any, ...]:
-        """The fields as the database process sends them: ``ClaimedCall(*row)``
-        makes the call again."""
-        return (
-            self.id, self.call_id, self.webhook_id, self.ordering_key,
-            self.attempt_count, self.retry_count, self.endpoint, self.method,
-            self.secret, self.previous_secret, self.previous_secret_expires_at,
-            self.event_key, self.sender_id, self.sender_json, self.station,
-            self.timezone,
-        )  # fmt: skip
-
     def signing_secrets(self, now: dt.datetime) -> list[str]:
         """As ``Webhook.signing_secrets``, from the claimed columns."""
         return current_secrets(
             self.secret, self.previous_secret, self.previous_secret_expires_at, now
         )
+
+
+def claimed_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row of CLAIM_COLUMNS as the fields of ClaimedCall, in order: the
+    database process sends these, and the sending loop makes each call with
+    ``ClaimedCall(*row)``."""
+    (id_, call_id, webhook_id, ordering_key, attempts, retries, endpoint,
+     method, secret, previous, expires, key, sender_id, sender, station,
+     zone) = row  # fmt: skip
+    return (
+        id_, canonical_uuid(call_id), webhook_id, ordering_key, attempts,
+        retries, endpoint, Method(method), secret, previous or "",
+        aware(expires), key, sender_id, sender, station, zone,
+    )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -305,9 +284,10 @@ class Claimer:
         lease_until: dt.datetime,
         limit: int,
         excluded_webhooks: Collection[int] = (),
-    ) -> list[ClaimedCall]:
+    ) -> list[tuple[Any, ...]]:
         """Lease up to ``limit`` due calls, skipping ``excluded_webhooks`` (of
-        hosts that are paused or at their in-flight cap)."""
+        hosts that are paused or at their in-flight cap): their
+        ``claimed_row`` rows."""
         excluded, excluded_params = self.excluded_filter(excluded_webhooks)
         at = self.param(now)
         with transaction.atomic(using=self.using), self.connection.cursor() as c:
@@ -320,7 +300,7 @@ class Claimer:
 
     def lease(
         self, cursor: CursorWrapper, claim: str, params: list[Any], until: Any
-    ) -> list[ClaimedCall]:
+    ) -> list[tuple[Any, ...]]:
         """Run ``claim`` with ``params`` and lease the calls it selects until
         ``until``, inside the claim's transaction."""
         raise NotImplementedError

@@ -18,8 +18,8 @@ from hookcast.delivery.claim.base import (
     INSERT_ATTEMPT_COLUMNS,
     SET_LEASE,
     WRITE_CALL,
-    ClaimedCall,
     Claimer,
+    claimed_row,
     repeats_a_call,
 )
 
@@ -109,9 +109,9 @@ class PostgreSQLClaimer(Claimer):
 
     def lease(
         self, cursor: CursorWrapper, claim: str, params: list[Any], until: Any
-    ) -> list[ClaimedCall]:
+    ) -> list[tuple[Any, ...]]:
         cursor.execute(claim, [*params, until])
-        return [ClaimedCall.from_row(row) for row in cursor.fetchall()]
+        return [claimed_row(row) for row in cursor.fetchall()]
 
     def execute_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run ``sql`` for each of ``rows``: as one statement over arrays

@@ -28,8 +28,8 @@ from hookcast.delivery.claim.base import (
     INSERT_ATTEMPT_COLUMNS,
     SET_LEASE,
     WRITE_CALL,
-    ClaimedCall,
     Claimer,
+    claimed_row,
     repeats_a_call,
 )
 
@@ -115,12 +115,12 @@ class SQLiteClaimer(Claimer):
 
     def lease(
         self, cursor: CursorWrapper, claim: str, params: list[Any], until: Any
-    ) -> list[ClaimedCall]:
+    ) -> list[tuple[Any, ...]]:
         cursor.execute(claim, params)
-        calls = [ClaimedCall.from_row(row) for row in cursor.fetchall()]
-        if calls:
-            self.execute_rows(SET_LEASE, [(until, call.id) for call in calls])
-        return calls
+        rows = [claimed_row(row) for row in cursor.fetchall()]
+        if rows:
+            self.execute_rows(SET_LEASE, [(until, row[0]) for row in rows])
+        return rows
 
     def execute_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run ``sql`` for each of ``rows``, as few statements as possible.
