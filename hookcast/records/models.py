@@ -21,7 +21,7 @@ from django.utils import timezone
 from hookcast.exceptions import RecordWriteRefused
 from hookcast.records.changes import Action, Change, announce
 from hookcast.records.registry import register
-from hookcast.records.representation import render_value
+from hookcast.records.representation import render_value, renders_as_is
 from hookcast.stations.models import Station
 
 # Fields whose change alone is not a change of the record.
@@ -93,17 +93,26 @@ class Record(models.Model):
     def represent(self, zone: ZoneInfo | None = None) -> dict[str, Any]:
         """The record's JSON representation, datetimes in ``zone``."""
         zone = zone or self.station.zone
-        return {
-            name: render_value(field, getattr(self, name), zone)
-            for name, field in self._representation()
-        }
+        representation = {}
+        for name, field, as_is in self._representation():
+            value = getattr(self, name)
+            if not as_is and value is not None:
+                value = render_value(field, value, zone)
+            representation[name] = value
+        return representation
 
     @classmethod
     @functools.cache
-    def _representation(cls) -> list[tuple[str, models.Field[Any, Any] | None]]:
-        """Each representation key with its field (None for a property)."""
+    def _representation(
+        cls,
+    ) -> list[tuple[str, models.Field[Any, Any] | None, bool]]:
+        """Each representation key with its field (None for a property) and
+        whether its values are rendered as they are."""
         fields = {f.attname: f for f in cls._meta.concrete_fields}
-        return [(name, fields.get(name)) for name in cls.representation_fields]
+        return [
+            (name, fields.get(name), renders_as_is(fields.get(name)))
+            for name in cls.representation_fields
+        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)

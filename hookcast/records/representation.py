@@ -28,6 +28,20 @@ def render_datetime(value: dt.datetime, zone: ZoneInfo) -> str:
     return local.isoformat(timespec="milliseconds")
 
 
+def renders_as_is(field: models.Field[Any, Any] | None) -> bool:
+    """Whether the values of ``field`` are their own JSON (text, integers,
+    booleans), which ``render_value`` would return unchanged: a record is
+    rendered at every captured save, and most of its fields are these."""
+    if field is None:
+        return False  # A property: its values may be of any type.
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
+    return isinstance(
+        field,
+        models.CharField | models.TextField | models.IntegerField | models.BooleanField,
+    )
+
+
 def render_value(
     field: models.Field[Any, Any] | None, value: Any, zone: ZoneInfo
 ) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -122,6 +123,7 @@ def test_each_call_id_carries_the_millisecond_its_change_was_written(station, we
         since = call.created_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         assert call.call_id.int >> 80 == since // dt.timedelta(milliseconds=1)
         assert call.call_id.version == 7
+        assert call.call_id.variant == uuid.RFC_4122  # Bits 10, as RFC 9562 asks.
 
 
 def test_the_station_timezone_of_the_save_renders_the_sender(station, webhooks):
