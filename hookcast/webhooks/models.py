@@ -175,8 +175,9 @@ def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     Time-ordered, so the calls of one change land side by side in the
     call_id index instead of on random pages of it: with version 4 ids, a
     save with three webhooks wrote three index pages where one now does.
-    On PostgreSQL the capture function makes them in SQL the same way
-    (migration ``webhooks/0005``).
+    The captures of record changes make them in SQL the same way: the
+    PostgreSQL function of migration ``webhooks/0005``, and the SQLite
+    statement of ``capture.py``.
     """
     if at is None:
         millis = time.time_ns() // 1_000_000
