@@ -17,7 +17,6 @@ its calls) when something is.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from django.utils import timezone
 
 from hookcast.records.changes import Change
 from hookcast.webhooks import wakeup
-from hookcast.webhooks.models import EPOCH, CallStatus
+from hookcast.webhooks.models import CallStatus, unix_millis
 
 if TYPE_CHECKING:
     from hookcast.records.models import Record
@@ -145,7 +144,7 @@ def _capture_sqlite(connection: BaseDatabaseWrapper, change: Change) -> bool:
     database.execute(
         INSERT_CALLS_SQLITE,
         (
-            (moment - EPOCH) // dt.timedelta(milliseconds=1),
+            unix_millis(moment),
             event_id,
             _ordering_key(record),
             now,

@@ -168,6 +168,11 @@ class CallStatus(models.TextChoices):
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def unix_millis(at: dt.datetime) -> int:
+    """The millisecond of ``at`` that a call id made at ``at`` carries."""
+    return (at - EPOCH) // dt.timedelta(milliseconds=1)
+
+
 def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     """A fresh webhookCallId: a version 7 UUID (RFC 9562), 48 bits of the
     time in milliseconds (``at``, else now) and 74 random bits.
@@ -179,10 +184,7 @@ def new_call_id(at: dt.datetime | None = None) -> uuid.UUID:
     PostgreSQL function of migration ``webhooks/0005``, and the SQLite
     statement of ``capture.py``.
     """
-    if at is None:
-        millis = time.time_ns() // 1_000_000
-    else:
-        millis = (at - EPOCH) // dt.timedelta(milliseconds=1)
+    millis = time.time_ns() // 1_000_000 if at is None else unix_millis(at)
     value = millis << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # variant 10 (RFC 9562)
